@@ -1,0 +1,5 @@
+"""Entry point for `python -m jobwatch`."""
+
+from jobwatch.cli import main
+
+raise SystemExit(main())
