@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobwatch.errors import ApiError
+from jobwatch.errors import ApiError, JobwatchError
 from jobwatch.models import Job, Status
 
 
@@ -82,6 +82,14 @@ class PollCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryFailed:
+    """The history store could not record this tick; polling goes on, data stays in memory."""
+
+    error: JobwatchError
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class PollerStopped:
     """The poller gave up (401 after renewal, 403, 404, retries exhausted) or finished."""
 
@@ -98,5 +106,6 @@ Event = (
     | PollFailed
     | Recovered
     | PollCompleted
+    | HistoryFailed
     | PollerStopped
 )

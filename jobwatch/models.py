@@ -72,7 +72,11 @@ class Job:
     run_id: str
 
     def to_json(self) -> dict:
-        return {"workflowId": self.workflow_id, "status": self.status.to_json(), "runId": self.run_id}
+        return {
+            "workflowId": self.workflow_id,
+            "status": self.status.to_json(),
+            "runId": self.run_id,
+        }
 
 
 def _describe(value: object) -> str:
@@ -88,7 +92,9 @@ def parse_jobs(body: bytes) -> list[Job]:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         snippet = body[:60].decode("utf-8", "replace")
-        raise BadResponse(f"response is not valid JSON ({exc.args[0]}); it starts with {snippet!r}") from None
+        raise BadResponse(
+            f"response is not valid JSON ({exc.args[0]}); it starts with {snippet!r}"
+        ) from None
     if not isinstance(data, list):
         raise BadResponse(f"response is a JSON {_describe(data)}, expected an array of jobs")
     jobs: list[Job] = []

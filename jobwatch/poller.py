@@ -1,0 +1,264 @@
+"""The one polling loop shared by `jobwatch wait`, `jobwatch status` and the dashboard.
+
+One request per tick (the client splits only past its batch size), a diff against
+the last snapshot that becomes change events, every change written to the history
+store, exponential backoff with full jitter on errors, and Retry-After honoured.
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Protocol
+
+from jobwatch.errors import ApiError, JobwatchError
+from jobwatch.events import (
+    Event,
+    HistoryFailed,
+    JobAppeared,
+    JobMissing,
+    JobNotFound,
+    PollCompleted,
+    PollerStopped,
+    PollFailed,
+    Recovered,
+    RunIdChanged,
+    StatusChanged,
+)
+from jobwatch.models import NOT_FOUND, Job
+
+DEFAULT_INTERVAL = 2.0
+#: consecutive successful polls an ID may be absent before it counts as NOT_FOUND
+DEFAULT_MISSING_AFTER = 3
+
+
+class JobSource(Protocol):
+    async def fetch_jobs(self, job_ids: Sequence[str] | None): ...
+
+
+class HistorySink(Protocol):
+    def record(
+        self,
+        workspace_id: str,
+        jobs: Iterable[Job],
+        observed_at: float,
+        *,
+        polled_at: float | None = None,
+    ) -> int: ...
+
+
+def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 30.0) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**attempt)) for attempt >= 1."""
+    return rng.uniform(0.0, min(cap, base * (2**attempt)))
+
+
+class Poller:
+    def __init__(
+        self,
+        client: JobSource,
+        workspace_id: str,
+        *,
+        job_ids: Sequence[str] | None = None,
+        history: HistorySink | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        missing_after: int = DEFAULT_MISSING_AFTER,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 30.0,
+        max_failures: int | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.workspace_id = workspace_id
+        self.history = history
+        self.interval = interval
+        self.missing_after = missing_after
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_failures = max_failures
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.jobs: dict[str, Job] = {}
+        self.tracked: list[str] | None = (
+            list(dict.fromkeys(job_ids)) if job_ids is not None else None
+        )
+        self.misses: dict[str, int] = {}
+        self.failures = 0
+        self.paused = False
+        self.stopped = False
+        self.last_success: float | None = None
+        self.last_error: ApiError | None = None
+        self.next_poll_at: float | None = None
+        self._wake = asyncio.Event()
+
+    # -- what to ask for -------------------------------------------------------------
+
+    def pending_ids(self) -> list[str] | None:
+        """IDs still worth requesting: tracked ones not yet terminal; None means all jobs."""
+        if self.tracked is None:
+            return None
+        jobs = self.jobs
+        return [i for i in self.tracked if i not in jobs or not jobs[i].status.is_terminal]
+
+    @property
+    def done(self) -> bool:
+        """Tracked mode only: every tracked job has reached a terminal state."""
+        return self.tracked is not None and self.last_success is not None and not self.pending_ids()
+
+    # -- control, for the dashboard --------------------------------------------------
+
+    def track(self, ids: Iterable[str]) -> None:
+        current = self.tracked or []
+        self.tracked = list(dict.fromkeys([*current, *ids]))
+        self.refresh_now()
+
+    def untrack(self, ids: Iterable[str]) -> None:
+        if self.tracked is None:
+            return
+        drop = set(ids)
+        self.tracked = [i for i in self.tracked if i not in drop]
+        for i in drop:
+            self.jobs.pop(i, None)
+            self.misses.pop(i, None)
+        if not self.tracked:
+            self.tracked = None
+            self.jobs.clear()
+        self.refresh_now()
+
+    def refresh_now(self) -> None:
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self._wake.set()
+
+    def set_interval(self, seconds: float) -> None:
+        self.interval = seconds
+        self._wake.set()
+
+    # -- one tick ------------------------------------------------------------------------
+
+    async def poll_once(self) -> list[Event]:
+        """Poll once and return the events; API errors become PollFailed / PollerStopped."""
+        started = time.perf_counter()
+        requested = self.pending_ids()
+        try:
+            if requested is not None and not requested:
+                jobs: list[Job] = []
+                nbytes = 0
+            else:
+                result = await self.client.fetch_jobs(requested)
+                jobs, nbytes = result.jobs, result.nbytes
+        except ApiError as error:
+            return self._failed(error)
+        now = self.clock()
+        events: list[Event] = []
+        if self.failures:
+            events.append(Recovered(self.failures, now))
+        self.failures = 0
+        self.last_error = None
+        changed = self._diff(jobs, requested, now, events)
+        self.last_success = now
+        if self.history is not None:
+            try:
+                self.history.record(self.workspace_id, changed, now, polled_at=now)
+            except JobwatchError as error:
+                events.append(HistoryFailed(error, now))
+        events.append(
+            PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
+        )
+        return events
+
+    def _diff(
+        self, jobs: list[Job], requested: list[str] | None, now: float, events: list[Event]
+    ) -> list[Job]:
+        known = self.jobs
+        changed: list[Job] = []
+        emit = events.append
+        for job in jobs:
+            prev = known.get(job.workflow_id)
+            if prev is None:
+                emit(JobAppeared(job, now))
+            else:
+                ps, js = prev.status, job.status
+                same_status = ps is js or (ps.code == js.code and ps.name == js.name)
+                if same_status and prev.run_id == job.run_id:
+                    continue
+                if not same_status:
+                    emit(StatusChanged(job, ps, now))
+                if prev.run_id != job.run_id:
+                    emit(RunIdChanged(job, prev.run_id, now))
+            known[job.workflow_id] = job
+            changed.append(job)
+        if requested:
+            seen = {j.workflow_id for j in jobs}
+            for wid in requested:
+                if wid in seen:
+                    self.misses.pop(wid, None)
+                    continue
+                misses = self.misses.get(wid, 0) + 1
+                self.misses[wid] = misses
+                emit(JobMissing(wid, misses, now))
+                if misses >= self.missing_after:
+                    gone = Job(wid, NOT_FOUND, known[wid].run_id if wid in known else "")
+                    known[wid] = gone
+                    changed.append(gone)
+                    emit(JobNotFound(wid, now))
+        return changed
+
+    def _failed(self, error: ApiError) -> list[Event]:
+        now = self.clock()
+        self.failures += 1
+        self.last_error = error
+        if not error.retryable:
+            self.stopped = True
+            return [PollerStopped(error, now)]
+        if self.max_failures is not None and self.failures > self.max_failures:
+            self.stopped = True
+            return [PollerStopped(error, now)]
+        delay = backoff_delay(self.failures, self.rng, self.backoff_base, self.backoff_cap)
+        if error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        self.next_poll_at = now + delay
+        return [PollFailed(error, self.failures, delay, now + delay, now)]
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def run(self, *, until_done: bool = False) -> AsyncIterator[list[Event]]:
+        """Poll until stopped by a non-retryable error or too many failures.
+
+        With until_done (for `jobwatch wait`), also end once every tracked job is terminal.
+
+        Ticks never overlap: the next one starts only after the previous one is done.
+        """
+        self.stopped = False
+        while True:
+            while self.paused:
+                self._wake.clear()
+                await self._wake.wait()
+            self._wake.clear()
+            events = await self.poll_once()
+            yield events
+            if self.stopped:
+                return
+            if until_done and self.done:
+                return
+            if self.failures:
+                delay = max(0.0, (self.next_poll_at or 0.0) - self.clock())
+            else:
+                delay = self.interval
+                self.next_poll_at = self.clock() + delay
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        if self._wake.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)

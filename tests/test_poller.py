@@ -1,0 +1,158 @@
+"""Unit tests of the poller's policy against a scripted job source (no network)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from jobwatch.errors import NotFound, RateLimited, ServerError, Unauthorized
+from jobwatch.events import (
+    JobAppeared,
+    JobMissing,
+    JobNotFound,
+    PollCompleted,
+    PollerStopped,
+    PollFailed,
+    Recovered,
+    RunIdChanged,
+    StatusChanged,
+)
+from jobwatch.models import Job, Status
+from jobwatch.poller import Poller, backoff_delay
+
+RUNNING = Status(1, "RUNNING")
+DONE = Status(2, "COMPLETED")
+CAN = Status(6, "CONTINUED_AS_NEW")
+
+
+@dataclass
+class Result:
+    jobs: list[Job]
+    nbytes: int = 10
+
+
+class Script:
+    """Answers each fetch with the next scripted item: a list of jobs or an exception."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls: list[list[str] | None] = []
+
+    async def fetch_jobs(self, job_ids):
+        self.calls.append(None if job_ids is None else list(job_ids))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return Result(answer)
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+        self.calls.append((workspace_id, list(jobs), observed_at, polled_at))
+        return len(self.calls[-1][1])
+
+
+def kinds(events):
+    return [type(e) for e in events]
+
+
+async def test_appeared_then_status_and_run_changes_are_events_and_recorded():
+    src = Script(
+        [Job("a", RUNNING, "r1")],
+        [Job("a", RUNNING, "r1")],
+        [Job("a", CAN, "r1")],
+        [Job("a", RUNNING, "r2")],
+    )
+    hist = Recorder()
+    p = Poller(src, "ws", job_ids=["a"], history=hist, clock=lambda: 100.0)
+    first = await p.poll_once()
+    assert kinds(first) == [JobAppeared, PollCompleted]
+    same = await p.poll_once()
+    assert kinds(same) == [PollCompleted]
+    assert same[-1].changed == 0
+    cont = await p.poll_once()
+    assert kinds(cont) == [StatusChanged, PollCompleted]
+    assert cont[0].previous == RUNNING and cont[0].job.status == CAN
+    newrun = await p.poll_once()
+    assert kinds(newrun) == [StatusChanged, RunIdChanged, PollCompleted]
+    assert newrun[1].previous_run_id == "r1"
+    assert [len(c[1]) for c in hist.calls] == [1, 0, 1, 1]
+    assert not p.done  # CONTINUED_AS_NEW then RUNNING is never the end
+
+
+async def test_terminal_ids_are_no_longer_requested_and_done_ends_run():
+    src = Script([Job("a", DONE, "r"), Job("b", RUNNING, "r")], [Job("b", DONE, "r")])
+    p = Poller(src, "ws", job_ids=["a", "b"], interval=0.01)
+    ticks = [events async for events in p.run(until_done=True)]
+    assert src.calls == [["a", "b"], ["b"]]
+    assert len(ticks) == 2 and p.done
+
+
+async def test_missing_becomes_not_found_after_n_polls_and_recovers_count_when_seen():
+    src = Script([Job("a", RUNNING, "r")])
+    p = Poller(src, "ws", job_ids=["a", "ghost"], missing_after=3)
+    e1 = await p.poll_once()
+    assert [e.misses for e in e1 if isinstance(e, JobMissing)] == [1]
+    await p.poll_once()
+    e3 = await p.poll_once()
+    assert JobNotFound in kinds(e3)
+    assert p.jobs["ghost"].status.label == "NOT_FOUND"
+    assert p.pending_ids() == ["a"]
+
+
+async def test_all_jobs_mode_sends_no_ids():
+    src = Script([Job("a", RUNNING, "r")])
+    p = Poller(src, "ws")
+    await p.poll_once()
+    assert src.calls == [None]
+    assert p.pending_ids() is None and not p.done
+
+
+async def test_backoff_respects_retry_after_and_resets_on_success():
+    src = Script(
+        RateLimited("slow down", status=429, retry_after=7.0), ServerError("x", status=503), []
+    )
+    p = Poller(src, "ws", rng=random.Random(1), clock=lambda: 0.0)
+    e = await p.poll_once()
+    assert isinstance(e[0], PollFailed) and e[0].retry_in >= 7.0 and e[0].attempt == 1
+    e = await p.poll_once()
+    assert isinstance(e[0], PollFailed) and e[0].attempt == 2 and 0 <= e[0].retry_in <= 4
+    e = await p.poll_once()
+    assert isinstance(e[0], Recovered) and e[0].failures == 2 and p.failures == 0
+
+
+@pytest.mark.parametrize("error", [Unauthorized("no", status=401), NotFound("no", status=404)])
+async def test_non_retryable_errors_stop_the_loop(error):
+    p = Poller(Script(error), "ws", interval=0.01)
+    ticks = [events async for events in p.run()]
+    assert len(ticks) == 1 and isinstance(ticks[0][0], PollerStopped)
+    assert ticks[0][0].error is error
+
+
+async def test_retries_exhausted_stops():
+    p = Poller(Script(ServerError("down", status=502)), "ws", max_failures=2, backoff_base=0.001)
+    ticks = [events async for events in p.run()]
+    assert kinds(ticks[-1]) == [PollerStopped]
+    assert len(ticks) == 3
+
+
+def test_full_jitter_bounds():
+    rng = random.Random(3)
+    values = [backoff_delay(n, rng, 1.0, 30.0) for n in range(1, 12) for _ in range(50)]
+    assert all(0 <= v <= 30 for v in values)
+    assert max(backoff_delay(1, rng) for _ in range(200)) <= 2.0
+    assert max(backoff_delay(10, rng) for _ in range(200)) > 20  # capped at 30, not 1024
+
+
+async def test_untrack_everything_returns_to_all_jobs_mode():
+    src = Script([Job("a", RUNNING, "r")])
+    p = Poller(src, "ws", job_ids=["a"])
+    await p.poll_once()
+    p.untrack(["a"])
+    await p.poll_once()
+    assert src.calls == [["a"], None]
