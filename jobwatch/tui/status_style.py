@@ -1,7 +1,8 @@
 """Status colours for the dashboard, taken from theme variables ($status-running, ...) with built-in defaults.
 
 A theme may define any of the STATUS_VARIABLES names in its `variables`; the ones it lacks fall back to
-DEFAULT_STATUS_COLORS (or LIGHT_STATUS_COLORS for a light theme).
+DEFAULT_STATUS_COLORS (or LIGHT_STATUS_COLORS for a light theme). A "<name>-style" variable
+(e.g. "status-failed-style" = "bold") adds Rich text attributes; "none" or unknown words add nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def _theme_variables(app: App) -> dict[str, str]:
     return variables
 
 
+_ATTRIBUTES = frozenset({"bold", "dim", "italic", "underline", "reverse", "strike", "blink"})
+
+
+def _text_style(words: str | None) -> Style:
+    if not words:
+        return Style()
+    return Style(**{word: True for word in words.lower().split() if word in _ATTRIBUTES})
+
+
 def status_styles(app: App) -> dict[int | str, Style]:
     """Rich styles keyed by status code and by variable name, for the app's current theme.
 
@@ -72,7 +82,12 @@ def status_styles(app: App) -> dict[int | str, Style]:
     variables = _theme_variables(app)
     theme = app.current_theme
     dark = theme.dark if theme is not None else True
-    key = (app.theme, dark, tuple(variables.get(name) for name in DEFAULT_STATUS_COLORS))
+    key = (
+        app.theme,
+        dark,
+        tuple(variables.get(name) for name in DEFAULT_STATUS_COLORS),
+        tuple(variables.get(f"{name}-style") for name in DEFAULT_STATUS_COLORS),
+    )
     styles = _cache.get(key)
     if styles is not None:
         return styles
@@ -84,7 +99,7 @@ def status_styles(app: App) -> dict[int | str, Style]:
             color = Color.parse(value)
         except ColorParseError:
             color = Color.parse(fallback)
-        by_name[name] = Style(color=color.rich_color)
+        by_name[name] = Style(color=color.rich_color) + _text_style(variables.get(f"{name}-style"))
     styles = {code: by_name[name] for code, name in STATUS_VARIABLES.items()}
     styles.update(by_name)
     if len(_cache) > 32:
