@@ -1,0 +1,108 @@
+"""The detail pane of the highlighted job: full IDs, the chain of runIds, the status history and a hint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from jobwatch.formatting import format_clock, format_duration, status_symbol
+from jobwatch.tui.status_style import status_styles, style_for
+from jobwatch.tui.support import status_hint
+
+
+def render_detail(
+    row,
+    *,
+    transitions: Sequence,
+    run_chain: Sequence[str],
+    now: float,
+    styles: dict,
+    inline: bool = False,
+) -> Text:
+    """The pane's text for one job row (a JobRow) and its history from the store.
+
+    `inline` puts each label on the line of its value (for a wide, short pane).
+    """
+    status = row.status
+    style = style_for(styles, status.code)
+    text = Text()
+    sep = "  " if inline else "\n"
+    text.append(f"workflowId{sep}", style="dim")
+    text.append(f"{row.workflow_id}\n")
+    text.append(f"runId{'       ' if inline else sep}", style="dim")
+    text.append(f"{row.run_id or 'unknown'}\n")
+    text.append("status      " if inline else "status  ", style="dim")
+    text.append(f"{status_symbol(status)} {status.label}", style=style)
+    text.append(f"  (code {status.code})\n")
+    earlier = [r for r in run_chain if r and r != row.run_id]
+    if earlier:
+        text.append("\nearlier runIds (continued as new)\n", style="dim")
+        for run_id in earlier:
+            text.append(f"{run_id}\n")
+    text.append("\nhistory\n", style="dim")
+    if not transitions:
+        first_seen = row.first_seen
+        text.append(f"{format_clock(first_seen, now)}  " if first_seen else "")
+        text.append(f"{status_symbol(status)} {status.label}\n", style=style)
+    previous = None
+    for tr in transitions:
+        text.append(f"{format_clock(tr.observed_at, now)}  ")
+        text.append(
+            f"{status_symbol(tr.status)} {tr.status.label}", style=style_for(styles, tr.status.code)
+        )
+        if previous is not None:
+            lasted = format_duration(tr.observed_at - previous.observed_at)
+            text.append(f"  after {lasted} {previous.status.label}", style="dim")
+        if previous is not None and tr.run_id != previous.run_id:
+            text.append(f"\n          new runId {tr.run_id}", style="dim")
+        text.append("\n")
+        previous = tr
+    if previous is not None and not previous.status.is_terminal:
+        text.append(
+            f"          {format_duration(now - previous.observed_at)} so far\n", style="dim"
+        )
+    text.append("\n")
+    text.append(status_hint(status.code), style="italic")
+    return text
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Follows the table's cursor; focus it (enter/tab) to scroll a long history."""
+
+    DEFAULT_CSS = """
+    DetailPane { padding: 0 1; border-left: tall $panel-lighten-1; }
+    DetailPane:focus { border-left: tall $accent; }
+    DetailPane > #detail-body { width: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.workflow_id: str | None = None
+        self.plain = ""
+
+    def compose(self):
+        yield Static("No job selected.", id="detail-body")
+
+    def show(self, row, *, transitions: Sequence, run_chain: Sequence[str], now: float) -> None:
+        if row is None:
+            self.clear()
+            return
+        self.workflow_id = row.workflow_id
+        text = render_detail(
+            row,
+            transitions=transitions,
+            run_chain=run_chain,
+            now=now,
+            styles=status_styles(self.app),
+            inline=self.size.width >= 60,
+        )
+        self.plain = text.plain
+        self.query_one("#detail-body", Static).update(text)
+
+    def clear(self, message: str = "No job selected.") -> None:
+        self.workflow_id = None
+        self.plain = message
+        self.query_one("#detail-body", Static).update(message)

@@ -1,0 +1,97 @@
+"""The top line of the dashboard: workspace name and the connection's health.
+
+Health reads "updated 3s ago", "retrying in 8s — HTTP 503 … errorId …", "paused", or
+"token expired — fix the environment and press r". It never replaces the job data below it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import Static
+
+from jobwatch.errors import ApiError, Unauthorized
+from jobwatch.formatting import format_age
+from jobwatch.tui.messages import Health
+
+
+def health_text(health: Health, now: float, paused: bool = False) -> tuple[str, str]:
+    """(text, level) for a health state; level is "ok", "warning" or "error"."""
+    if health.state == "stopped":
+        error = health.error
+        if isinstance(error, Unauthorized):
+            detail = f" (errorId {error.error_id})" if error.error_id else ""
+            return f"token expired or invalid — fix the environment and press r{detail}", "error"
+        if error is None:
+            return "stopped — press r to start again", "error"
+        return f"stopped: {error.describe()} — press r to retry", "error"
+    if paused:
+        suffix = ""
+        if health.last_success is not None:
+            suffix = f" · updated {format_age(now - health.last_success)}"
+        return f"paused — press p to resume{suffix}", "warning"
+    if health.state == "retrying":
+        wait = max(0, int((health.retry_at or now) - now + 0.999))
+        error = health.error
+        described = error.describe() if isinstance(error, ApiError) else str(error or "")
+        head = f"retrying in {wait}s" if wait else "retrying now"
+        return f"{head} — {described}", "warning"
+    if health.state == "connecting" or health.last_success is None:
+        return "connecting…", "warning"
+    return f"updated {format_age(now - health.last_success)}", "ok"
+
+
+class ConnectionHeader(Static):
+    """Workspace name on the left, health on the right; re-rendered once a second by the screen."""
+
+    DEFAULT_CSS = """
+    ConnectionHeader {
+        height: auto;
+        max-height: 3;
+        padding: 0 1;
+        background: $panel;
+        color: $foreground;
+    }
+    ConnectionHeader.-warning { background: $warning-muted; }
+    ConnectionHeader.-error { background: $error-muted; }
+    """
+
+    def __init__(self, clock: Callable[[], float], **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self._clock = clock
+        self.workspace_name = ""
+        self.health = Health("connecting")
+        self.paused = False
+        self.level = "ok"
+        self.text = ""
+
+    def set_state(
+        self,
+        *,
+        workspace_name: str | None = None,
+        health: Health | None = None,
+        paused: bool | None = None,
+    ) -> None:
+        if workspace_name is not None:
+            self.workspace_name = workspace_name
+        if health is not None:
+            self.health = health
+        if paused is not None:
+            self.paused = paused
+        self.update_text()
+
+    def update_text(self) -> None:
+        text, level = health_text(self.health, self._clock(), self.paused)
+        self.text = text
+        self.level = level
+        self.set_class(level == "warning", "-warning")
+        self.set_class(level == "error", "-error")
+        line = Text()
+        line.append("jobwatch", style="bold")
+        line.append(" · ")
+        line.append(self.workspace_name or "no workspace", style="bold")
+        line.append("  ")
+        symbol = {"ok": "●", "warning": "▲", "error": "✗"}[level]
+        line.append(f"{symbol} {text}")
+        self.update(line)

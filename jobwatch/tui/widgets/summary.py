@@ -1,0 +1,102 @@
+"""The summary bar: one chip per status present ("▶ RUNNING 3 · ✗ FAILED 1 …"); clicking a chip filters by it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import events
+from textual.containers import HorizontalScroll
+from textual.widgets import Static
+
+from jobwatch.formatting import status_symbol
+from jobwatch.models import KNOWN_NAMES, NOT_FOUND_CODE
+from jobwatch.tui.messages import StatusFilterRequested
+from jobwatch.tui.status_style import status_styles, style_for
+
+ORDER = (1, 6, 2, 3, 5, 7, 4, NOT_FOUND_CODE)
+
+
+def status_name(code: int) -> str:
+    if code == NOT_FOUND_CODE:
+        return "NOT_FOUND"
+    return KNOWN_NAMES.get(code, f"UNKNOWN({code})") if code != 0 else "UNKNOWN(0)"
+
+
+class StatusChip(Static):
+    DEFAULT_CSS = """
+    StatusChip { width: auto; height: 1; padding: 0 1; }
+    StatusChip:hover { background: $boost; }
+    StatusChip.-active { background: $accent-muted; text-style: bold; }
+    """
+
+    def __init__(self, code: int) -> None:
+        super().__init__("", classes=f"chip-{code}" if code >= 0 else "chip-not-found")
+        self.code = code
+        self.tooltip = f"show only {status_name(code)} (key {code})" if 1 <= code <= 7 else "filter"
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(StatusFilterRequested(self.code))
+
+
+class SummaryBar(HorizontalScroll):
+    """Counts per status code, built from (code, count) pairs handed over by the screen."""
+
+    DEFAULT_CSS = """
+    SummaryBar { height: 1; scrollbar-size: 0 0; background: $surface; }
+    SummaryBar > .summary-total { width: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.counts: Counter[int] = Counter()
+        self.active: frozenset[int] = frozenset()
+
+    def compose(self):
+        yield Static("", classes="summary-total")
+
+    def set_counts(self, codes: Iterable[int], active: Iterable[int] | None = None) -> None:
+        self.counts = Counter(codes)
+        self.active = frozenset(active or ())
+        self._render_chips()
+
+    def on_mount(self) -> None:
+        self._render_chips()
+        self.watch(self.app, "theme", lambda _: self._render_chips(), init=False)
+
+    def summary_text(self) -> str:
+        """The bar as plain text, e.g. "▶ RUNNING 3 · ✓ COMPLETED 12"."""
+        return " · ".join(
+            f"{status_symbol(code)} {status_name(code)} {self.counts[code]}"
+            for code in self._codes()
+        )
+
+    def _codes(self) -> list[int]:
+        present = [c for c in ORDER if self.counts.get(c) or c in self.active]
+        extra = sorted(c for c in self.counts if c not in ORDER)
+        return present + extra
+
+    def _render_chips(self) -> None:
+        if not self.is_mounted:
+            return
+        styles = status_styles(self.app)
+        codes = self._codes()
+        chips = {chip.code: chip for chip in self.query(StatusChip)}
+        if list(chips) != codes:
+            for chip in chips.values():
+                chip.remove()
+            chips = {code: StatusChip(code) for code in codes}
+            self.mount_all(chips.values(), before=self.query_one(".summary-total"))
+        total = self.query_one(".summary-total", Static)
+        total.update(f"{sum(self.counts.values())} jobs" if self.counts else "no jobs")
+        for code in codes:
+            chip = chips[code]
+            label = Text()
+            label.append(
+                f"{status_symbol(code)} {status_name(code)}", style=style_for(styles, code)
+            )
+            label.append(f" {self.counts.get(code, 0)}")
+            chip.update(label)
+            chip.set_class(code in self.active, "-active")
