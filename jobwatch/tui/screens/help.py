@@ -1,0 +1,107 @@
+"""The `?` help screen: every key of the dashboard and what each job status means."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from jobwatch.formatting import STATUS_SYMBOLS
+from jobwatch.models import NOT_FOUND_CODE
+from jobwatch.tui.status_style import status_styles, style_for
+
+# (status code, label, meaning) in the order a watcher meets them.
+STATUS_MEANINGS: tuple[tuple[int, str, str], ...] = (
+    (1, "RUNNING", "in progress"),
+    (6, "CONTINUED_AS_NEW", "not finished: goes on under a new runId"),
+    (2, "COMPLETED", "done; confirm the resource via its own endpoint"),
+    (3, "FAILED", "retry the operation, or send support the snippet (y)"),
+    (5, "TERMINATED", "stopped by force: a failure, as FAILED"),
+    (7, "TIMED_OUT", "ran out of time: a failure, as FAILED"),
+    (4, "CANCELLED", "stopped on request"),
+    (NOT_FOUND_CODE, "NOT_FOUND", "the API keeps leaving this ID out of its answer"),
+    (0, "UNKNOWN", "a code jobwatch does not know; not final"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal list of the dashboard's keys and of the job statuses; escape, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > #help {
+        width: 78;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    HelpScreen > #help {
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+    }
+    HelpScreen #help-body {
+        height: auto;
+        max-height: 1fr;
+    }
+    HelpScreen .help-heading {
+        text-style: bold;
+        margin-top: 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", show=False),
+    ]
+
+    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.key_help = list(bindings)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help") as box:
+            box.border_title = "jobwatch — keys"
+            box.border_subtitle = "escape, q or ? to close"
+            with VerticalScroll(id="help-body"):
+                yield Static(self._keys_table(), id="help-keys")
+                yield Static("Statuses", classes="help-heading")
+                yield Static(id="help-statuses")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-statuses", Static).update(self._statuses_text())
+
+    def _keys_table(self) -> Table:
+        """The keys in two side-by-side columns, filled top to bottom, so they fit in 24 lines."""
+        table = Table.grid(padding=(0, 1), expand=True)
+        for _ in range(2):
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(ratio=1)
+        rows = (len(self.key_help) + 1) // 2
+        left, right = self.key_help[:rows], self.key_help[rows:]
+        for i, (key, description) in enumerate(left):
+            cells = [key, description]
+            cells += list(right[i]) if i < len(right) else ["", ""]
+            table.add_row(*cells)
+        return table
+
+    def _statuses_text(self) -> Text:
+        styles = status_styles(self.app)
+        text = Text()
+        for i, (code, label, meaning) in enumerate(STATUS_MEANINGS):
+            if i:
+                text.append("\n")
+            symbol = STATUS_SYMBOLS.get(code, "?")
+            text.append(f"{symbol} {label}".ljust(19), style=style_for(styles, code))
+            text.append(meaning)
+        return text
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,459 @@
+"""The workspace picker (`w`) and the form that adds a workspace to the config file.
+
+Neither screen ever asks for or shows a secret: a workspace's credentials are named by the
+environment variable or the command that provides them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from jobwatch.api import DEFAULT_BASE_URL
+from jobwatch.config import Config, WorkspaceConfig, save_config, validate_base_url, validate_uuid
+from jobwatch.errors import JobwatchError
+
+EMPTY_MESSAGE = "No workspace configured — press a to add one"
+NO_MATCH_MESSAGE = "No workspace matches the filter"
+
+TOKEN_ENV = "token_env"
+API_KEY_ENV = "api_key_env"
+TOKEN_COMMAND = "token_command"
+CREDENTIAL_SOURCES: tuple[tuple[str, str], ...] = (
+    ("Access token from an env var", TOKEN_ENV),
+    ("API key from an env var", API_KEY_ENV),
+    ("Access token from a command", TOKEN_COMMAND),
+)
+CREDENTIAL_HINTS = {
+    TOKEN_ENV: "NAME of the env var holding the token (not the token)",
+    API_KEY_ENV: "NAME of the env var holding the API key (not the key)",
+    TOKEN_COMMAND: "command that prints a token (not the token)",
+}
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What a pasted secret looks like: an API key or a JWT.
+SECRET_SHAPES = re.compile(r"(sk-sharely-|eyJ[A-Za-z0-9_-]{8,}\.)")
+
+
+def credential_source(ws: WorkspaceConfig) -> str:
+    """Where a workspace's credential comes from, by name only (a command may embed a secret: never shown)."""
+    if ws.token_command:
+        return "token from a command"
+    if ws.token_env:
+        return f"token from ${ws.token_env}"
+    if ws.api_key_env:
+        return f"API key from ${ws.api_key_env}"
+    return "$SHARELY_ACCESS_TOKEN or $SHARELY_API_KEY"
+
+
+def workspace_matches(name: str, ws: WorkspaceConfig, query: str) -> bool:
+    """Whether every word of `query` occurs (case-insensitively) in the workspace's name, IDs or URL."""
+    haystack = " ".join((name, ws.workspace_id, ws.organization_id, ws.base_url)).lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+class WorkspacePicker(ModalScreen[str | None]):
+    """Choose one of the configured workspaces; dismisses with its name, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    WorkspacePicker {
+        align: center middle;
+    }
+    WorkspacePicker > #picker {
+        width: 84;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 1;
+    }
+    WorkspacePicker #picker-filter {
+        margin-bottom: 1;
+    }
+    WorkspacePicker #picker-list {
+        height: auto;
+        max-height: 1fr;
+        border: none;
+        padding: 0;
+        background: $surface;
+    }
+    WorkspacePicker #picker-empty {
+        color: $text-warning;
+        padding: 1 0;
+    }
+    WorkspacePicker #picker-footer {
+        height: 1;
+        margin-top: 1;
+    }
+    WorkspacePicker #picker-hint {
+        width: 1fr;
+        color: $text-muted;
+    }
+    WorkspacePicker #picker-add {
+        min-width: 0;
+        width: auto;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("a,ctrl+n", "add", "Add workspace"),
+    ]
+
+    def __init__(self, config: Config, current: str | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.current = current
+        self._shown: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker") as box:
+            box.border_title = "Workspaces"
+            yield Input(
+                placeholder="type to filter by name, ID or URL", id="picker-filter", compact=True
+            )
+            yield OptionList(id="picker-list")
+            yield Static(EMPTY_MESSAGE, id="picker-empty")
+            with Horizontal(id="picker-footer"):
+                yield Static("↑↓ move · enter switch · ctrl+n add · esc cancel", id="picker-hint")
+                yield Button("Add workspace", id="picker-add", compact=True)
+
+    def on_mount(self) -> None:
+        self.refresh_list(select=self.current or self.config.default)
+
+    def refresh_list(self, select: str | None = None) -> None:
+        """Show the workspaces that match the filter, keeping `select` (or the highlighted one) highlighted."""
+        option_list = self.query_one("#picker-list", OptionList)
+        keep = select or self.highlighted
+        query = self.query_one("#picker-filter", Input).value
+        names = [
+            name
+            for name, ws in sorted(self.config.workspaces.items())
+            if workspace_matches(name, ws, query)
+        ]
+        self._shown = names
+        option_list.set_options(Option(self._prompt(name), id=name) for name in names)
+        if names:
+            option_list.highlighted = names.index(keep) if keep in names else 0
+        empty = self.query_one("#picker-empty", Static)
+        if not self.config.workspaces:
+            empty.update(EMPTY_MESSAGE)
+        elif not names:
+            empty.update(NO_MATCH_MESSAGE)
+        empty.display = not names
+        option_list.display = bool(names)
+        filter_input = self.query_one("#picker-filter", Input)
+        filter_input.display = bool(self.config.workspaces)
+        if self.config.workspaces:
+            filter_input.focus()
+        else:
+            self.query_one("#picker-add", Button).focus()
+
+    def _prompt(self, name: str) -> Text:
+        ws = self.config.workspaces[name]
+        text = Text()
+        text.append(name, style="bold")
+        if name == self.current:
+            text.append("  (current)", style="italic")
+        if name == self.config.default:
+            text.append("  (default)", style="italic")
+        text.append(f"  · {credential_source(ws)}", style="dim")
+        text.append(f"\n  workspace {ws.workspace_id}  {ws.base_url}", style="dim")
+        text.append(f"\n  org       {ws.organization_id}", style="dim")
+        return text
+
+    @property
+    def highlighted(self) -> str | None:
+        """The name of the highlighted workspace, if any."""
+        option_list = self.query_one("#picker-list", OptionList)
+        index = option_list.highlighted
+        if index is None or not 0 <= index < len(self._shown):
+            return None
+        return self._shown[index]
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter_changed(self) -> None:
+        self.refresh_list()
+
+    @on(Input.Submitted, "#picker-filter")
+    def _filter_submitted(self) -> None:
+        self.action_choose()
+
+    @on(OptionList.OptionSelected, "#picker-list")
+    def _option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.dismiss(event.option.id)
+
+    @on(Button.Pressed, "#picker-add")
+    def _add_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_add()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#picker-list", OptionList).action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#picker-list", OptionList).action_cursor_down()
+
+    def action_choose(self) -> None:
+        name = self.highlighted
+        if name is not None:
+            self.dismiss(name)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_add(self) -> None:
+        self.app.push_screen(AddWorkspaceScreen(self.config), self._added)
+
+    def _added(self, name: str | None) -> None:
+        if name is not None:
+            self.query_one("#picker-filter", Input).value = ""
+            self.refresh_list(select=name)
+
+
+class AddWorkspaceScreen(ModalScreen[str | None]):
+    """A form that adds a workspace to the config and saves it; dismisses with the new name or None."""
+
+    DEFAULT_CSS = """
+    AddWorkspaceScreen {
+        align: center middle;
+    }
+    AddWorkspaceScreen > #add {
+        width: 84;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 1;
+    }
+    AddWorkspaceScreen .add-row {
+        height: 1;
+        margin-top: 1;
+    }
+    AddWorkspaceScreen .add-row:first-child {
+        margin-top: 0;
+    }
+    AddWorkspaceScreen .add-label {
+        width: 19;
+        padding-right: 1;
+        text-align: right;
+    }
+    AddWorkspaceScreen .add-row Input, AddWorkspaceScreen .add-row Select {
+        width: 1fr;
+    }
+    AddWorkspaceScreen .add-row Input {
+        background: $boost;
+    }
+    AddWorkspaceScreen .add-error {
+        color: $text-error;
+        padding-left: 19;
+        display: none;
+    }
+    AddWorkspaceScreen .add-error.-shown {
+        display: block;
+    }
+    AddWorkspaceScreen .add-note {
+        color: $text-muted;
+        padding-left: 19;
+    }
+    AddWorkspaceScreen #add-default {
+        margin: 1 0 0 18;
+    }
+    AddWorkspaceScreen #add-buttons {
+        height: 1;
+        margin-top: 1;
+        align-horizontal: right;
+    }
+    AddWorkspaceScreen #add-buttons Button {
+        margin-left: 2;
+        min-width: 0;
+        width: auto;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="add") as box:
+            box.border_title = "Add a workspace"
+            yield from self._field("name", "Name", Input(placeholder="e.g. acme-prod"))
+            yield from self._field("workspace-id", "Workspace ID", Input(placeholder="UUID"))
+            yield from self._field("organization-id", "Organization ID", Input(placeholder="UUID"))
+            yield from self._field("base-url", "Base URL", Input(DEFAULT_BASE_URL))
+            with Horizontal(classes="add-row"):
+                yield Static("Credential from", classes="add-label")
+                yield Select(
+                    CREDENTIAL_SOURCES,
+                    value=TOKEN_ENV,
+                    allow_blank=False,
+                    id="add-source",
+                    compact=True,
+                )
+            yield from self._field(
+                "credential", "Env var / command", Input(placeholder="e.g. ACME_TOKEN")
+            )
+            yield Static(CREDENTIAL_HINTS[TOKEN_ENV], id="add-credential-note", classes="add-note")
+            yield Checkbox("Make it the default workspace", id="add-default", compact=True)
+            yield Static(id="add-save-error", classes="add-error")
+            with Horizontal(id="add-buttons"):
+                yield Button("Cancel", id="add-cancel", compact=True)
+                yield Button("Save", id="add-save", variant="primary", compact=True)
+
+    def _field(self, field: str, label: str, widget: Input) -> ComposeResult:
+        widget.id = f"add-{field}"
+        widget.compact = True
+        with Horizontal(classes="add-row"):
+            yield Static(label, classes="add-label")
+            yield widget
+        yield Static(id=f"add-{field}-error", classes="add-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#add-name", Input).focus()
+        if not self.config.workspaces:
+            self.query_one("#add-default", Checkbox).value = True
+
+    @on(Select.Changed, "#add-source")
+    def _source_changed(self, event: Select.Changed) -> None:
+        source = event.value if isinstance(event.value, str) else TOKEN_ENV
+        self.query_one("#add-credential-note", Static).update(CREDENTIAL_HINTS[source])
+        placeholder = (
+            "e.g. my-sso-tool token --workspace acme"
+            if source == TOKEN_COMMAND
+            else "e.g. ACME_TOKEN"
+        )
+        self.query_one("#add-credential", Input).placeholder = placeholder
+        self._set_error("credential", None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#add-save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#add-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _value(self, field: str) -> str:
+        return self.query_one(f"#add-{field}", Input).value.strip()
+
+    def _set_error(self, field: str, message: str | None) -> None:
+        error = self.query_one(f"#add-{field}-error", Static)
+        error.update(message or "")
+        error.set_class(bool(message), "-shown")
+
+    def _check(self) -> tuple[dict[str, str], WorkspaceConfig | None]:
+        errors: dict[str, str] = {}
+        name = self._value("name")
+        if not name:
+            errors["name"] = "a name is required"
+        elif not WORKSPACE_NAME.fullmatch(name):
+            errors["name"] = "use only letters, digits, '_', '.' and '-'"
+        elif name in self.config.workspaces:
+            errors["name"] = f"a workspace named {name!r} already exists"
+        ids: dict[str, str] = {}
+        for field, key in (
+            ("workspace-id", "workspace ID"),
+            ("organization-id", "organization ID"),
+        ):
+            try:
+                ids[field] = validate_uuid(self._value(field), key)
+            except (JobwatchError, ValueError) as exc:
+                errors[field] = _reason(exc)
+        base_url = ""
+        try:
+            base_url = validate_base_url(self._value("base-url") or DEFAULT_BASE_URL)
+        except (JobwatchError, ValueError) as exc:
+            errors["base-url"] = _reason(exc)
+        source = self.query_one("#add-source", Select).value
+        credential = self._value("credential")
+        if credential and SECRET_SHAPES.search(credential):
+            # Never echo it back: it looks like a real secret.
+            self.query_one("#add-credential", Input).value = ""
+            errors["credential"] = (
+                "that looks like a secret: enter the NAME of the env var (or a command) instead"
+            )
+        elif (
+            credential and source in (TOKEN_ENV, API_KEY_ENV) and not ENV_NAME.fullmatch(credential)
+        ):
+            errors["credential"] = (
+                "an env var name has only letters, digits and _ (e.g. ACME_TOKEN)"
+            )
+        if errors:
+            return errors, None
+        ws = WorkspaceConfig(
+            name=name,
+            workspace_id=ids["workspace-id"],
+            organization_id=ids["organization-id"],
+            base_url=base_url,
+            token_env=credential if credential and source == TOKEN_ENV else None,
+            api_key_env=credential if credential and source == API_KEY_ENV else None,
+            token_command=credential if credential and source == TOKEN_COMMAND else None,
+        )
+        return errors, ws
+
+    def action_save(self) -> None:
+        errors, ws = self._check()
+        for field in ("name", "workspace-id", "organization-id", "base-url", "credential"):
+            self._set_error(field, errors.get(field))
+        self._set_error("save", None)
+        if ws is None:
+            first = next(iter(errors))
+            self.query_one(f"#add-{first}", Input).focus()
+            return
+        make_default = self.query_one("#add-default", Checkbox).value
+        previous_default = self.config.default
+        try:
+            self.config.add_workspace(ws, make_default=make_default)
+        except (JobwatchError, ValueError) as exc:
+            self._set_error("save", _reason(exc))
+            return
+        try:
+            save_config(self.config)
+        except (JobwatchError, OSError) as exc:
+            self.config.workspaces.pop(ws.name, None)
+            self.config.default = previous_default
+            self._set_error("save", f"not saved: {_reason(exc)}")
+            return
+        self.dismiss(ws.name)
+
+
+def _reason(exc: Exception) -> str:
+    """The reason alone (without the setting's key: the field it is shown under says that)."""
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    if isinstance(exc, JobwatchError):
+        return exc.describe()
+    return str(exc)
