@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -553,6 +554,9 @@ async def test_incremental_order_matches_a_full_sort() -> None:
         await pilot.pause()
         for step in range(12):
             changed = [random_row(f"w{rng.randrange(2100):04d}") for _ in range(30)]
+            # status-only changes: same sort key, but the row may enter or leave the status filter
+            for wid in rng.sample(sorted(model), 30):
+                changed.append(dataclasses.replace(model[wid], status=rng.choice(ALL_STATUSES)))
             table.upsert(changed)
             model.update((row.workflow_id, row) for row in changed)
             gone = [f"w{rng.randrange(2100):04d}" for _ in range(10)]
@@ -561,7 +565,7 @@ async def test_incremental_order_matches_a_full_sort() -> None:
                 model.pop(wid, None)
             if step % 4 == 3:
                 table.cycle_sort()
-            if step == 6:
+            if step == 1:
                 table.set_status_filter({1, 3})
             await pilot.pause()
             visible = [

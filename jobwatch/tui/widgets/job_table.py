@@ -123,17 +123,15 @@ def _fit_right(text: str, width: int) -> str:
     return " " * (width - len(text)) + text
 
 
-def _merge(
-    ordered: list[tuple], stale: list[tuple], pending: list[tuple], entries: dict
-) -> list[tuple]:
-    """`ordered` without the `stale` entries and with the live `pending` ones, still sorted.
+def _merge(ordered: list[tuple], remove: Iterable[tuple], add: Iterable[tuple]) -> list[tuple]:
+    """A sorted copy of `ordered` without the `remove` entries (by identity) and with the `add` ones.
 
     O(k log n) comparisons and O(n) C-level copying for k changes among n rows: the unchanged rows
-    are never compared again.
+    are never compared again. Entries already present are not added twice.
     """
     drop = set()
     n = len(ordered)
-    for entry in stale:
+    for entry in remove:
         i = bisect_left(ordered, entry)
         if i < n and ordered[i] is entry:
             drop.add(i)
@@ -143,14 +141,16 @@ def _merge(
         kept.extend(ordered[start:i])
         start = i + 1
     kept.extend(ordered[start:])
-    get = entries.get
-    fresh = sorted(entry for entry in pending if get(entry[-1]) is entry)
+    fresh = sorted({id(entry): entry for entry in add}.values())
     if not fresh:
         return kept
     merged: list[tuple] = []
+    n = len(kept)
     start = 0
     for entry in fresh:
         i = bisect_left(kept, entry, start)
+        if i < n and kept[i] is entry:
+            continue
         merged.extend(kept[start:i])
         merged.append(entry)
         start = i
@@ -282,6 +282,9 @@ class JobTable(ScrollView, can_focus=True):
         self._pending: list[tuple] = []
         # replaced or removed entries that may still sit in _sorted
         self._stale: list[tuple] = []
+        # rows whose filter membership flipped since the last rebuild (their entry may be unchanged)
+        self._flipped: set[str] = set()
+        self._refiltered = False
         self._order: list[tuple] = []
         self._dirty = False
         self._rebuild_scheduled = False
@@ -342,9 +345,11 @@ class JobTable(ScrollView, can_focus=True):
                 if matches(row):
                     if wid not in matching:
                         matching.add(wid)
+                        self._flipped.add(wid)
                         reorder = True
                 elif wid in matching:
                     matching.discard(wid)
+                    self._flipped.add(wid)
                     reorder = True
         if reorder:
             self._mark_dirty()
@@ -381,6 +386,7 @@ class JobTable(ScrollView, can_focus=True):
         self._sorted = []
         self._pending = []
         self._stale = []
+        self._flipped = set()
         self._order = []
         if self._matching is not None:
             self._matching = set()
@@ -468,6 +474,7 @@ class JobTable(ScrollView, can_focus=True):
         else:
             matches = self._matches
             self._matching = {wid for wid, row in self._rows.items() if matches(row)}
+        self._refiltered = True
         self._mark_dirty()
 
     # ------------------------------------------------------- order (lazy)
@@ -491,19 +498,28 @@ class JobTable(ScrollView, can_focus=True):
         entries = self._entries
         pending = self._pending
         stale = self._stale
+        flipped = self._flipped
+        refiltered = self._refiltered
         self._pending = []
         self._stale = []
-        if (len(pending) + len(stale)) * 8 >= len(entries):
-            ordered = sorted(entries.values())
-        else:
-            ordered = _merge(self._sorted, stale, pending, entries)
+        self._flipped = set()
+        self._refiltered = False
+        get = entries.get
+        live = [entry for entry in pending if get(entry[-1]) is entry]
+        full = (len(pending) + len(stale) + len(flipped)) * 8 >= len(entries)
+        ordered = sorted(entries.values()) if full else _merge(self._sorted, stale, live)
         self._sorted = ordered
         matching = self._matching
         old_order_len = len(self._order)
         if matching is None:
             order = ordered
-        else:
+        elif full or refiltered:
             order = [entry for entry in ordered if entry[-1] in matching]
+        else:
+            remove = stale + [entries[w] for w in flipped if w in entries and w not in matching]
+            add = [entry for entry in live if entry[-1] in matching]
+            add += [entries[w] for w in flipped if w in matching and w in entries]
+            order = _merge(self._order, remove, add)
 
         body = self._body_height()
         scroll_y = round(self.scroll_y)
