@@ -123,7 +123,7 @@ async def test_rows_appear_with_workspace_name_and_counts(sim, history, tmp_path
         await wait_for(pilot, lambda: screen.header.text.startswith("updated"), what="updated")
         assert not table.stale
         summary = screen.summary.summary_text()
-        assert "▶ RUNNING 2" in summary and "✗ FAILED 1" in summary
+        assert "▶ RUNNING 2" in summary and "✗ FAILED 1" in summary and "↻ CONTINUED 1" in summary
         assert app.title == "jobwatch — 3 running, 3 failed"
         assert table.row(FAILED_ID).run_id == FAILED_RUN
 
@@ -327,14 +327,31 @@ async def test_failing_poll_keeps_data_shows_banner_and_recovers(sim, history, t
         assert len(table) == 12
 
 
-async def test_401_with_a_bare_token_says_token_expired(sim, history, tmp_path):
-    app = make_app(sim, history, tmp_path, environ={"TOKEN_A": "not-a-valid-token"})
+async def test_401_with_a_bare_token_says_token_expired_and_r_retries(sim, history, tmp_path):
+    environ = {"TOKEN_A": "not-a-valid-token"}
+    app = make_app(sim, history, tmp_path, environ=environ)
     async with app.run_test(size=SIZE) as pilot:
         header = screen_of(app).header
         await wait_for(pilot, lambda: "token expired" in header.text, what="token banner")
         assert header.level == "error"
         assert "not-a-valid-token" not in header.text
         assert app.is_running
+        environ["TOKEN_A"] = sim.token
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(table_of(app)) == 12, what="rows after the fix")
+        await wait_for(pilot, lambda: header.text.startswith("updated"))
+
+
+async def test_command_palette_offers_the_dashboard_commands(sim, history, tmp_path):
+    app = make_app(sim, history, tmp_path, poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for expected in ("Copy runId", "Copy support details", "Refresh now", "Workspaces", "Help"):
+            assert expected in titles
+        keys = dict(app.key_help())
+        for key in ("c", "y", "/", "1-7", "s", "r", "p", "t", "w", "+", "del", "?", "q"):
+            assert key in keys, key
 
 
 async def test_pause_and_resume(sim, history, tmp_path):

@@ -19,6 +19,8 @@ ORDER = (1, 6, 2, 3, 5, 7, 4, NOT_FOUND_CODE)
 
 
 def status_name(code: int) -> str:
+    if code == 6:
+        return "CONTINUED"
     if code == NOT_FOUND_CODE:
         return "NOT_FOUND"
     return KNOWN_NAMES.get(code, f"UNKNOWN({code})") if code != 0 else "UNKNOWN(0)"
@@ -26,7 +28,7 @@ def status_name(code: int) -> str:
 
 class StatusChip(Static):
     DEFAULT_CSS = """
-    StatusChip { width: auto; height: 1; padding: 0 1; }
+    StatusChip { width: auto; height: 1; padding: 0 1 0 0; }
     StatusChip:hover { background: $boost; }
     StatusChip.-active { background: $accent-muted; text-style: bold; }
     """
@@ -45,8 +47,8 @@ class SummaryBar(HorizontalScroll):
     """Counts per status code, built from (code, count) pairs handed over by the screen."""
 
     DEFAULT_CSS = """
-    SummaryBar { height: 1; scrollbar-size: 0 0; background: $surface; }
-    SummaryBar > .summary-total { width: auto; padding: 0 1; color: $text-muted; }
+    SummaryBar { height: 1; scrollbar-size: 0 0; background: $surface; padding-left: 1; }
+    SummaryBar > .summary-total { width: auto; color: $text-muted; }
     """
 
     def __init__(self, **kwargs) -> None:
