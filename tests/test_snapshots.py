@@ -6,20 +6,28 @@ change with `pytest tests/test_snapshots.py --snapshot-update` and look at the S
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from jobwatch.api import SharelyClient
 from jobwatch.config import Config, WorkspaceConfig
+from jobwatch.history import HistoryStore
+from jobwatch.models import Job, Status, parse_jobs
+from jobwatch.simulator import Simulator
+from jobwatch.tui.app import JobwatchApp
 from jobwatch.tui.screens.help import HelpScreen
 from jobwatch.tui.screens.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.themes import DEFAULT_THEME, SHIPPED_THEMES, load_themes
 
 ORG = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
+WS_OTHER = "0b8e7f52-3c1a-4d6e-9f20-8a7b6c5d4e3f"
 HELP_KEYS = [
     ("c", "copy the highlighted job's runId"),
     ("y", "copy a support snippet"),
@@ -143,3 +151,224 @@ def test_workspace_picker_in_each_theme(snap_compare, theme: str) -> None:
         lambda: WorkspacePicker(snapshot_config(), current="acme-staging"), theme=theme
     )
     assert snap_compare(app, run_before=freeze_cursors)
+
+
+# -- the whole dashboard on the static simulator scenario, with a frozen clock ----------------
+
+FROZEN = 1764325800.0  # 2025-11-28 10:30:00 UTC
+CHAIN_ID = "taxonomy-publish-6f708192"
+CHAIN_RUNS = ("0190f3a1-4a51-7c2e-8d10-1b3d5e7f9a11", "0190f3a1-9b62-7d3f-9e21-2c4e6f8a0b22")
+FAILED_ID = "knowledge-create-2b3c4d5e"
+
+
+def frozen_clock() -> float:
+    return FROZEN
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Times on screen in UTC, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def sim():
+    simulator = Simulator("static")
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+def seed_history(store: HistoryStore, sim: Simulator) -> None:
+    """An hour of observed history ending in the simulator's current state (so nothing is 'new')."""
+    current = {j.workflow_id: j for j in parse_jobs(orjson.dumps(sim.jobs_snapshot()))}
+    running = Status(1, "RUNNING")
+    chain = current[CHAIN_ID]
+    failed = current[FAILED_ID]
+    ws = sim.workspace_id
+    store.record(
+        ws,
+        [Job(CHAIN_ID, running, CHAIN_RUNS[0]), Job(FAILED_ID, running, failed.run_id)],
+        FROZEN - 3600,
+    )
+    store.record(ws, [Job(CHAIN_ID, running, CHAIN_RUNS[1])], FROZEN - 2400)
+    store.record(ws, [Job(FAILED_ID, failed.status, failed.run_id)], FROZEN - 1500)
+    store.record(ws, [Job(CHAIN_ID, running, chain.run_id)], FROZEN - 1200)
+    store.record(ws, [chain], FROZEN - 300)
+    others = [j for wid, j in current.items() if wid not in (CHAIN_ID, FAILED_ID)]
+    store.record(ws, others, FROZEN - 1800)
+
+
+def dashboard(sim: Simulator, tmp_path: Path, *, theme: str | None = None, workspaces: int = 1):
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    if sim.jobs_snapshot():
+        seed_history(store, sim)
+    config = Config(tmp_path / "config.toml", theme=theme)
+    config.add_workspace(
+        WorkspaceConfig(
+            "static",
+            sim.workspace_id,
+            sim.organization_id,
+            base_url=sim.base_url,
+            token_env="TOKEN",
+        )
+    )
+    if workspaces > 1:
+        config.add_workspace(WorkspaceConfig("acme-prod", WS_OTHER, ORG, token_env="ACME_TOKEN"))
+    environ = {"TOKEN": sim.token}
+
+    def client_factory(ws: WorkspaceConfig) -> SharelyClient:
+        return SharelyClient(ws.connection(), ws.credentials(), environ=environ, clock=frozen_clock)
+
+    return JobwatchApp(
+        config,
+        workspace="static",
+        job_ids=None,
+        history=store,
+        client_factory=client_factory,
+        clock=frozen_clock,
+        interval=30.0,
+    )
+
+
+async def wait_until(pilot, predicate, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def loaded(pilot) -> None:
+    """Wait for the first poll and the workspace's name, then clear notifications."""
+    app = pilot.app
+    screen = app.main_screen
+    await wait_until(
+        pilot,
+        lambda: screen.session is not None and screen.session.health.state == "ok",
+        "first poll",
+    )
+    await wait_until(
+        pilot, lambda: screen.session.name == "Static Test Workspace", "workspace name"
+    )
+    await wait_until(pilot, lambda: screen.table.visible_count == 12, "12 rows")
+    app.clear_notifications()
+    await freeze_cursors(pilot)
+
+
+def test_main_screen_every_status(snap_compare, sim, tmp_path, utc) -> None:
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(120, 30), run_before=loaded)
+
+
+def test_main_screen_80x24(snap_compare, sim, tmp_path, utc) -> None:
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(80, 24), run_before=loaded)
+
+
+async def _detail_of_chain(pilot) -> None:
+    await loaded(pilot)
+    screen = pilot.app.main_screen
+    assert screen.table.move_cursor(CHAIN_ID)
+    await wait_until(pilot, lambda: screen.detail.workflow_id == CHAIN_ID, "detail of the chain")
+    await pilot.pause()
+
+
+def test_detail_pane_continued_as_new_chain(snap_compare, sim, tmp_path, utc) -> None:
+    assert snap_compare(
+        dashboard(sim, tmp_path), terminal_size=(120, 36), run_before=_detail_of_chain
+    )
+
+
+async def _failed_poll(pilot, sim: Simulator, fault) -> None:
+    await loaded(pilot)
+    screen = pilot.app.main_screen
+    fault(sim)
+    await pilot.press("r")
+    await wait_until(
+        pilot, lambda: screen.session.health.state in ("retrying", "stopped"), "a failed poll"
+    )
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+def test_error_banner_401(snap_compare, sim, tmp_path, utc) -> None:
+    async def run_before(pilot) -> None:
+        await _failed_poll(pilot, sim, lambda s: s.revoke_token())
+
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(120, 30), run_before=run_before)
+
+
+def test_error_banner_503_with_retry_countdown(snap_compare, sim, tmp_path, utc) -> None:
+    def fail(s: Simulator) -> None:
+        s.faults.retry_after = "8"
+        s.faults.error_status = 503
+        s.faults.error_rate = 1.0
+
+    async def run_before(pilot) -> None:
+        await _failed_poll(pilot, sim, fail)
+
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(120, 30), run_before=run_before)
+
+
+def test_empty_workspace(snap_compare, tmp_path, utc) -> None:
+    empty = Simulator("empty")
+    empty.start()
+    try:
+        app = dashboard(empty, tmp_path)
+
+        async def run_before(pilot) -> None:
+            screen = pilot.app.main_screen
+            await wait_until(
+                pilot,
+                lambda: screen.session is not None and screen.session.health.state == "ok",
+                "first poll",
+            )
+            await wait_until(pilot, lambda: screen.session.name != "static", "workspace name")
+            pilot.app.clear_notifications()
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+    finally:
+        empty.stop()
+
+
+@pytest.mark.parametrize("theme", SHIPPED_THEMES)
+def test_main_screen_in_each_theme(snap_compare, sim, tmp_path, utc, theme: str) -> None:
+    assert snap_compare(
+        dashboard(sim, tmp_path, theme=theme), terminal_size=(120, 30), run_before=_detail_of_chain
+    )
+
+
+def test_dashboard_help_screen(snap_compare, sim, tmp_path, utc) -> None:
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+FIXED_PORT = 47613
+
+
+def test_dashboard_workspace_picker(snap_compare, tmp_path, utc) -> None:
+    """The picker shows base URLs, so this simulator listens on a fixed port (skipped if taken)."""
+    fixed = Simulator("static")
+    try:
+        fixed.start(port=FIXED_PORT)
+    except OSError:
+        pytest.skip(f"port {FIXED_PORT} is in use")
+    try:
+
+        async def run_before(pilot) -> None:
+            await loaded(pilot)
+            await pilot.press("w")
+            await freeze_cursors(pilot)
+
+        app = dashboard(fixed, tmp_path, workspaces=2)
+        assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+    finally:
+        fixed.stop()
