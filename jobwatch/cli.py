@@ -195,15 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--malformed",
-        choices=[
-            "truncated",
-            "not_json",
-            "object",
-            "no_workflow_id",
-            "status_not_object",
-            "code_not_number",
-            "duplicate",
-        ],
+        metavar="KIND",
+        help="answer every job request with a broken body of this kind (an unknown KIND lists them)",
     )
 
     ws = sub.add_parser("workspaces", help="list and edit configured workspaces")
@@ -544,6 +537,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
+    from jobwatch import eventlog
     from jobwatch.config import Config, WorkspaceConfig
     from jobwatch.history import HistoryStore
     from jobwatch.simulator import Simulator
@@ -563,6 +557,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="jobwatch-demo-") as tmp:
             history = HistoryStore(os.path.join(tmp, "history.sqlite3"))
+            eventlog.DEFAULT.pin(Path(tmp) / eventlog.LOG_FILE_NAME)
             try:
                 if args.no_tui:
                     return asyncio.run(_demo_print(ws, args, environ, history))
@@ -581,6 +576,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             finally:
                 history.close()
+                eventlog.DEFAULT.close()
+                eventlog.DEFAULT.pin(None)
     finally:
         sim.stop()
 
