@@ -34,6 +34,8 @@ from jobwatch.models import NOT_FOUND, Job
 DEFAULT_INTERVAL = 2.0
 #: consecutive successful polls an ID may be absent before it counts as NOT_FOUND
 DEFAULT_MISSING_AFTER = 3
+#: ticks kept for the history store while it fails; past this the oldest two are merged
+MAX_UNSAVED_BATCHES = 1000
 
 
 class JobSource(Protocol):
@@ -93,6 +95,8 @@ class Poller:
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
         self.next_poll_at: float | None = None
+        # (observed_at, changed jobs) of ticks the history store has not taken yet
+        self._unsaved: list[tuple[float, list[Job]]] = []
         self._wake = asyncio.Event()
 
     # -- what to ask for -------------------------------------------------------------
@@ -168,13 +172,32 @@ class Poller:
         self.last_success = now
         if self.history is not None:
             try:
-                self.history.record(self.workspace_id, changed, now, polled_at=now)
+                self._record(changed, now)
             except JobwatchError as error:
                 events.append(HistoryFailed(error, now))
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
         )
         return events
+
+    def _record(self, changed: list[Job], now: float) -> None:
+        """Record this tick's changes after any earlier ones the history could not take.
+
+        A failed record stores nothing, so the batch is kept and tried again on the next tick:
+        a locked database or a full disk delays transitions but loses none.
+        """
+        unsaved = self._unsaved
+        if unsaved and not unsaved[-1][1]:
+            unsaved.pop()  # an empty batch only carried the poll time, which `now` supersedes
+        unsaved.append((now, changed))
+        if len(unsaved) > MAX_UNSAVED_BATCHES:
+            (_, older), (at, newer) = unsaved[0], unsaved[1]
+            merged = {j.workflow_id: j for j in (*older, *newer)}
+            unsaved[0:2] = [(at, list(merged.values()))]
+        while unsaved:
+            at, jobs = unsaved[0]
+            self.history.record(self.workspace_id, jobs, at, polled_at=at)
+            unsaved.pop(0)
 
     def _diff(
         self, jobs: list[Job], requested: list[str] | None, now: float, events: list[Event]
