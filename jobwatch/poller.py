@@ -2,7 +2,8 @@
 
 One request per tick (the client splits only past its batch size), a diff against
 the last snapshot that becomes change events, every change written to the history
-store, exponential backoff with full jitter on errors, and Retry-After honoured.
+store, failed jobs and poll errors written to the event log (jobwatch.eventlog),
+exponential backoff with full jitter on errors, and Retry-After honoured.
 Nothing here imports Textual.
 """
 
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Protocol
 
+from jobwatch import eventlog
 from jobwatch.errors import ApiError, JobwatchError
 from jobwatch.events import (
     Event,
@@ -53,6 +55,10 @@ class HistorySink(Protocol):
     ) -> int: ...
 
 
+class EventSink(Protocol):
+    def record(self, workspace_id: str, events: list[Event]) -> None: ...
+
+
 def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 30.0) -> float:
     """Full jitter: uniform(0, min(cap, base * 2**attempt)) for attempt >= 1."""
     return rng.uniform(0.0, min(cap, base * (2**attempt)))
@@ -73,8 +79,11 @@ class Poller:
         max_failures: int | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        log: EventSink | None = eventlog.DEFAULT,
     ) -> None:
         self.client = client
+        #: where notable events go (failed jobs, poll errors, recoveries); None: nowhere
+        self.log = log
         self.workspace_id = workspace_id
         self.history = history
         self.interval = interval
@@ -151,6 +160,12 @@ class Poller:
 
     async def poll_once(self) -> list[Event]:
         """Poll once and return the events; API errors become PollFailed / PollerStopped."""
+        events = await self._poll()
+        if self.log is not None:
+            self.log.record(self.workspace_id, events)
+        return events
+
+    async def _poll(self) -> list[Event]:
         started = time.perf_counter()
         requested = self.pending_ids()
         try:
