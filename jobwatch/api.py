@@ -641,9 +641,14 @@ class SharelyClient:
     def _parse(self, response: httpx.Response) -> list[Job]:
         error: BadResponse | None = None
         try:
-            return parse_jobs(response.content)
+            jobs = parse_jobs(response.content)
         except BadResponse as exc:
             error = exc
+        else:
+            # A workflowId listed twice keeps its last entry: the poller must see one state per
+            # job, or it reports (and records) changes that never happened.
+            by_id = {job.workflow_id: job for job in jobs}
+            return jobs if len(by_id) == len(jobs) else list(by_id.values())
         # the message quotes the start of the body, which must not echo a secret back
         scrubbed = self._scrub(error.message)
         if scrubbed != error.message:
