@@ -649,7 +649,16 @@ class SharelyClient:
             # job, or it reports (and records) changes that never happened.
             by_id = {job.workflow_id: job for job in jobs}
             return jobs if len(by_id) == len(jobs) else list(by_id.values())
-        # the message quotes the start of the body, which must not echo a secret back
+        # The message quotes the start of the body, which must not echo a secret back, not even
+        # cut short: scrub the body and describe that instead.
+        body = response.content
+        for secret in self._secrets:
+            body = body.replace(secret.value.encode(), b"***")
+        if body != response.content:
+            try:
+                parse_jobs(body)
+            except BadResponse as exc:
+                error = exc
         scrubbed = self._scrub(error.message)
         if scrubbed != error.message:
             error = BadResponse(scrubbed.removeprefix("bad response: "))
