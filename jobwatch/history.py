@@ -199,10 +199,20 @@ class HistoryStore:
 
     def _retry_locked(self, action):
         for attempt in range(LOCK_RETRIES):
+            started = time.monotonic()
             try:
                 return action()
             except sqlite3.OperationalError as exc:
-                if not _is_locked(exc) or attempt == LOCK_RETRIES - 1:
+                # SQLite sometimes reports "locked" at once, without using the busy timeout
+                # (e.g. a read snapshot that cannot become a write): those are worth a retry.
+                # After a whole busy timeout another process really holds the lock, and waiting
+                # again would only stall the poll loop (and overrun `wait --timeout`).
+                waited = time.monotonic() - started
+                if (
+                    not _is_locked(exc)
+                    or attempt == LOCK_RETRIES - 1
+                    or waited >= self.busy_timeout / 2
+                ):
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
