@@ -476,6 +476,20 @@ def test_locked_history_database_wait_still_works_and_records_everything(
         assert [s[0] for s in steps(store, sim, "job-a")] == [1, 2]
 
 
+def test_a_held_lock_costs_one_busy_timeout_not_several(tmp_path):
+    store = HistoryStore(tmp_path / "h.sqlite3", busy_timeout=0.3)
+    locker = sqlite3.connect(tmp_path / "h.sqlite3", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    try:
+        with pytest.raises(HistoryError, match="locked by another process for more than 0.3 s"):
+            store.record("ws", [], 1.0)
+        assert time.monotonic() - started < 0.55
+    finally:
+        locker.close()
+        store.close()
+
+
 async def test_lock_held_too_long_warns_keeps_polling_and_records_later(sim, tmp_path):
     sim.add_job("job-a", code=1)
     store = HistoryStore(tmp_path / "h.sqlite3", busy_timeout=0.1)
