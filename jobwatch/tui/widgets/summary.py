@@ -1,10 +1,15 @@
-"""The summary bar: one chip per status present ("▶ RUNNING 3 · ✗ FAILED 1 …"); clicking a chip filters by it."""
+"""The summary bar: one chip per status present ("▶ RUNNING 3 ✗ FAILED 1 …"); clicking a chip filters by it.
+
+When the names do not fit the bar's width, the chips shrink to symbol and count ("▶3 ✗1 …"); the
+symbol still tells the statuses apart without colour, and a chip's tooltip names its status.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.containers import HorizontalScroll
@@ -55,6 +60,7 @@ class SummaryBar(HorizontalScroll):
         super().__init__(**kwargs)
         self.counts: Counter[int] = Counter()
         self.active: frozenset[int] = frozenset()
+        self.compact = False
 
     def compose(self):
         yield Static("", classes="summary-total")
@@ -68,12 +74,31 @@ class SummaryBar(HorizontalScroll):
         self._render_chips()
         self.watch(self.app, "theme", lambda _: self._render_chips(), init=False)
 
+    def on_resize(self) -> None:
+        self._render_chips()
+
     def summary_text(self) -> str:
-        """The bar as plain text, e.g. "▶ RUNNING 3 · ✓ COMPLETED 12"."""
-        return " · ".join(
-            f"{status_symbol(code)} {status_name(code)} {self.counts[code]}"
-            for code in self._codes()
-        )
+        """The bar as plain text, as shown, e.g. "▶ RUNNING 3 ✓ COMPLETED 12 · 15 jobs"."""
+        chips = " ".join(self._chip_text(code, self.compact) for code in self._codes())
+        return f"{chips} {self._total_text()}" if chips else self._total_text()
+
+    def _chip_text(self, code: int, compact: bool) -> str:
+        count = self.counts.get(code, 0)
+        if compact:
+            known = status_symbol(code) != "?"
+            return f"{status_symbol(code)}{count}" if known else f"?({code}){count}"
+        return f"{status_symbol(code)} {status_name(code)} {count}"
+
+    def _total_text(self) -> str:
+        total = sum(self.counts.values())
+        if not self.counts:
+            return "no jobs"
+        return f"· {total} jobs" if total != 1 else "· 1 job"
+
+    def _fits(self, codes: list[int]) -> bool:
+        width = self.scrollable_content_region.width
+        chips = sum(cell_len(self._chip_text(code, False)) + 1 for code in codes)
+        return chips + cell_len(self._total_text()) <= width
 
     def _codes(self) -> list[int]:
         present = [c for c in ORDER if self.counts.get(c) or c in self.active]
@@ -85,6 +110,7 @@ class SummaryBar(HorizontalScroll):
             return
         styles = status_styles(self.app)
         codes = self._codes()
+        self.compact = not self._fits(codes)
         chips = {chip.code: chip for chip in self.query(StatusChip)}
         if list(chips) != codes:
             for chip in chips.values():
@@ -92,13 +118,18 @@ class SummaryBar(HorizontalScroll):
             chips = {code: StatusChip(code) for code in codes}
             self.mount_all(chips.values(), before=self.query_one(".summary-total"))
         total = self.query_one(".summary-total", Static)
-        total.update(f"{sum(self.counts.values())} jobs" if self.counts else "no jobs")
+        total.update(self._total_text())
         for code in codes:
             chip = chips[code]
             label = Text()
-            label.append(
-                f"{status_symbol(code)} {status_name(code)}", style=style_for(styles, code)
-            )
-            label.append(f" {self.counts.get(code, 0)}")
+            if self.compact:
+                symbol, count = self._chip_text(code, True), str(self.counts.get(code, 0))
+                label.append(symbol.removesuffix(count), style=style_for(styles, code))
+                label.append(count)
+            else:
+                label.append(
+                    f"{status_symbol(code)} {status_name(code)}", style=style_for(styles, code)
+                )
+                label.append(f" {self.counts.get(code, 0)}")
             chip.update(label)
             chip.set_class(code in self.active, "-active")
