@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -21,10 +22,13 @@ def render_detail(
     now: float,
     styles: dict,
     inline: bool = False,
+    width: int = 0,
 ) -> Text:
     """The pane's text for one job row (a JobRow) and its history from the store.
 
-    `inline` puts each label on the line of its value (for a wide, short pane).
+    `inline` puts each label on the line of its value (for a wide, short pane). A transition takes
+    one line ("10:20:01  ✗ FAILED  after 4s RUNNING") when it fits `width` cells (0: always);
+    otherwise how long the previous state lasted goes on an indented line of its own.
     """
     status = row.status
     style = style_for(styles, status.code)
@@ -54,8 +58,14 @@ def render_detail(
             f"{status_symbol(tr.status)} {tr.status.label}", style=style_for(styles, tr.status.code)
         )
         if previous is not None:
-            lasted = format_duration(tr.observed_at - previous.observed_at)
-            text.append(f"  after {lasted} {previous.status.label}", style="dim")
+            clock = format_clock(tr.observed_at, now)
+            head = f"{clock}  {status_symbol(tr.status)} {tr.status.label}"
+            lasted = f"after {format_duration(tr.observed_at - previous.observed_at)}"
+            lasted += f" {previous.status.label}"
+            if width and cell_len(f"{head}  {lasted}") > width:
+                text.append(f"\n          {lasted}", style="dim")
+            else:
+                text.append(f"  {lasted}", style="dim")
         if previous is not None and tr.run_id != previous.run_id:
             text.append(f"\n          new runId {tr.run_id}", style="dim")
         text.append("\n")
@@ -82,6 +92,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         super().__init__(**kwargs)
         self.workflow_id: str | None = None
         self.plain = ""
+        self._shown: tuple | None = None
 
     def compose(self):
         yield Static("No job selected.", id="detail-body")
@@ -91,6 +102,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.clear()
             return
         self.workflow_id = row.workflow_id
+        self._shown = (row, transitions, run_chain, now)
+        width = self.scrollable_content_region.width
         text = render_detail(
             row,
             transitions=transitions,
@@ -98,11 +111,18 @@ class DetailPane(VerticalScroll, can_focus=True):
             now=now,
             styles=status_styles(self.app),
             inline=self.size.width >= 60,
+            width=width,
         )
         self.plain = text.plain
         self.query_one("#detail-body", Static).update(text)
 
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            row, transitions, run_chain, now = self._shown
+            self.show(row, transitions=transitions, run_chain=run_chain, now=now)
+
     def clear(self, message: str = "No job selected.") -> None:
         self.workflow_id = None
+        self._shown = None
         self.plain = message
         self.query_one("#detail-body", Static).update(message)
