@@ -763,7 +763,9 @@ class JobTable(ScrollView, can_focus=True):
         row = self._rows[wid]
         status = row.status
         if status.is_terminal:
-            elapsed = format_duration(row.last_change - row.first_seen)
+            # Terminal at first sight: it was never seen running, so how long it ran is unknown.
+            seen_run = row.last_change > row.first_seen
+            elapsed = format_duration(row.last_change - row.first_seen) if seen_run else "—"
         else:
             elapsed = format_duration(frame.now - row.first_seen)
         is_cursor = index == self._cursor_pos
