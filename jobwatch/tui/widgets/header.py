@@ -2,6 +2,8 @@
 
 Health reads "updated 3s ago", "retrying in 8s — HTTP 503 … errorId …", "paused", or
 "token expired — fix the environment and press r". It never replaces the job data below it.
+It is always one line: a reason too long for the width ends in "…" (the whole of it is the
+header's tooltip, and a poll that stops also says it in a notification).
 """
 
 from __future__ import annotations
@@ -47,8 +49,7 @@ class ConnectionHeader(Static):
 
     DEFAULT_CSS = """
     ConnectionHeader {
-        height: auto;
-        max-height: 3;
+        height: 1;
         padding: 0 1;
         background: $panel;
         color: $foreground;
@@ -94,4 +95,11 @@ class ConnectionHeader(Static):
         line.append("  ")
         symbol = {"ok": "●", "warning": "▲", "error": "✗"}[level]
         line.append(f"{symbol} {text}")
+        width = self.content_region.width
+        if width and line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
+        self.tooltip = text if level != "ok" else None
         self.update(line)
+
+    def on_resize(self) -> None:
+        self.update_text()
