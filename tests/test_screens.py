@@ -88,8 +88,10 @@ async def test_picker_filters_as_you_type_and_enter_chooses(tmp_path: Path) -> N
     app = Host(picker)
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert isinstance(app.focused, Input)
+        # The list has focus; typing a letter starts the filter with it.
+        assert isinstance(app.focused, OptionList)
         await pilot.press("s", "t", "a", "g")
+        assert isinstance(app.focused, Input)
         assert option_ids(picker) == ["acme-staging"]
         await pilot.press("backspace", "backspace", "backspace", "backspace")
         await pilot.press(*"1c9f8063")
@@ -116,6 +118,12 @@ async def test_picker_shows_no_match_and_escape_cancels(tmp_path: Path) -> None:
         assert picker.query_one("#picker-empty", Static).display
         await pilot.press("enter")
         assert app.results == []
+        # Escape in the filter clears it and goes back to the list; escape there cancels.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.results == []
+        assert picker.query_one("#picker-filter", Input).value == ""
+        assert isinstance(app.focused, OptionList)
         await pilot.press("escape")
         await pilot.pause()
         assert app.results == [None]

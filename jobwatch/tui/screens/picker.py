@@ -1,5 +1,9 @@
 """The workspace picker (`w`) and the form that adds a workspace to the config file.
 
+The picker opens with its list focused: arrows move, enter switches, `a` adds a workspace, and `/`
+or any other letter starts the filter (so a filter that starts with "a" needs `/` first). Escape in
+the filter clears it and goes back to the list; escape in the list closes the picker.
+
 Neither screen ever asks for or shows a secret: a workspace's credentials are named by the
 environment variable or the command that provides them.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 import re
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -110,6 +114,7 @@ class WorkspacePicker(ModalScreen[str | None]):
         Binding("up", "cursor_up", "Up", show=False),
         Binding("down", "cursor_down", "Down", show=False),
         Binding("a,ctrl+n", "add", "Add workspace"),
+        Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
     def __init__(self, config: Config, current: str | None = None) -> None:
@@ -122,16 +127,42 @@ class WorkspacePicker(ModalScreen[str | None]):
         with Vertical(id="picker") as box:
             box.border_title = "Workspaces"
             yield Input(
-                placeholder="type to filter by name, ID or URL", id="picker-filter", compact=True
+                placeholder="type or / to filter by name, ID or URL",
+                id="picker-filter",
+                compact=True,
+                select_on_focus=False,
             )
             yield OptionList(id="picker-list")
             yield Static(EMPTY_MESSAGE, id="picker-empty")
             with Horizontal(id="picker-footer"):
-                yield Static("↑↓ move · enter switch · ctrl+n add · esc cancel", id="picker-hint")
+                yield Static(
+                    "↑↓ move · enter switch · type or / filter · a add · esc cancel",
+                    id="picker-hint",
+                )
                 yield Button("Add workspace", id="picker-add", compact=True)
 
     def on_mount(self) -> None:
         self.refresh_list(select=self.current or self.config.default)
+        self._focus_list()
+
+    def _focus_list(self) -> None:
+        if self._shown:
+            self.query_one("#picker-list", OptionList).focus()
+        elif self.config.workspaces:
+            self.query_one("#picker-filter", Input).focus()
+        else:
+            self.query_one("#picker-add", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed while the list has focus starts the filter with it (`a` adds instead)."""
+        if not isinstance(self.focused, OptionList) or not self.config.workspaces:
+            return
+        char = event.character
+        if event.is_printable and char and not char.isspace() and char not in ("a", "/"):
+            event.stop()
+            event.prevent_default()
+            self.action_filter()
+            self.query_one("#picker-filter", Input).insert_text_at_cursor(char)
 
     def refresh_list(self, select: str | None = None) -> None:
         """Show the workspaces that match the filter, keeping `select` (or the highlighted one) highlighted."""
@@ -156,9 +187,7 @@ class WorkspacePicker(ModalScreen[str | None]):
         option_list.display = bool(names)
         filter_input = self.query_one("#picker-filter", Input)
         filter_input.display = bool(self.config.workspaces)
-        if self.config.workspaces:
-            filter_input.focus()
-        else:
+        if not self.config.workspaces:
             self.query_one("#picker-add", Button).focus()
 
     def _prompt(self, name: str) -> Text:
@@ -214,7 +243,17 @@ class WorkspacePicker(ModalScreen[str | None]):
             self.dismiss(name)
 
     def action_cancel(self) -> None:
+        filter_input = self.query_one("#picker-filter", Input)
+        if self.focused is filter_input and self.config.workspaces:
+            filter_input.value = ""
+            self.refresh_list()
+            self._focus_list()
+            return
         self.dismiss(None)
+
+    def action_filter(self) -> None:
+        if self.config.workspaces:
+            self.query_one("#picker-filter", Input).focus()
 
     def action_add(self) -> None:
         self.app.push_screen(AddWorkspaceScreen(self.config), self._added)
@@ -223,6 +262,7 @@ class WorkspacePicker(ModalScreen[str | None]):
         if name is not None:
             self.query_one("#picker-filter", Input).value = ""
             self.refresh_list(select=name)
+        self._focus_list()
 
 
 class AddWorkspaceScreen(ModalScreen[str | None]):
