@@ -268,8 +268,15 @@ def resolve_workspace(args: argparse.Namespace, config: Config) -> WorkspaceConf
     return config.workspaces[name]
 
 
-def make_client(ws: WorkspaceConfig, args: argparse.Namespace, environ=None):
-    """A client for `ws`; refuses plain http to a non-loopback host unless --insecure."""
+def _warn_on_stderr(message: str) -> None:
+    print(f"jobwatch: warning: {message}", file=sys.stderr)
+
+
+def make_client(ws: WorkspaceConfig, args: argparse.Namespace, environ=None, warn=_warn_on_stderr):
+    """A client for `ws`; refuses plain http to a non-loopback host unless --insecure.
+
+    `warn(text)` reports that --insecure was needed (the dashboard shows it as a notification).
+    """
     from dataclasses import replace
 
     from jobwatch.api import SharelyClient, check_connection_security
@@ -277,7 +284,7 @@ def make_client(ws: WorkspaceConfig, args: argparse.Namespace, environ=None):
     conn = replace(ws.connection(insecure=args.insecure), timeout=args.request_timeout)
     warning = check_connection_security(conn)
     if warning:
-        print(f"jobwatch: warning: {warning}", file=sys.stderr)
+        warn(warning)
     return SharelyClient(conn, ws.credentials(), environ=environ)
 
 
@@ -528,7 +535,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             workspace=name,
             job_ids=ids,
             history=history,
-            client_factory=lambda w: make_client(w, args),
+            client_factory=lambda w, warn: make_client(w, args, warn=warn),
         )
     finally:
         history.close()
@@ -571,7 +578,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     workspace="demo",
                     job_ids=None,
                     history=history,
-                    client_factory=lambda w: make_client(w, args, environ),
+                    client_factory=lambda w, warn: make_client(w, args, environ, warn=warn),
                     demo=True,
                 )
             finally:

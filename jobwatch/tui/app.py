@@ -15,7 +15,8 @@ from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
 from textual.screen import Screen
 
-from jobwatch.config import Config, WorkspaceConfig
+from jobwatch.config import Config, WorkspaceConfig, load_config, save_config
+from jobwatch.errors import JobwatchError
 from jobwatch.tui.screens.main import MainScreen
 
 DEFAULT_THEME = "jobwatch-dark"
@@ -28,7 +29,7 @@ class JobwatchApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("w", "workspaces", "Workspaces"),
-        Binding("t", "themes", "Theme"),
+        Binding("t", "themes", "Theme", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
@@ -58,7 +59,9 @@ class JobwatchApp(App[int]):
         self.theme_names: list[str] = []
         self.theme_warnings: list[str] = []
         self.workspace_name: str | None = None
+        self._warned: set[str] = set()
         self._load_themes()
+        self._saved_theme = self.theme
 
     def _load_themes(self) -> None:
         try:
@@ -80,6 +83,31 @@ class JobwatchApp(App[int]):
             self.theme_warnings.append(
                 f"theme {wanted!r} from the config is not known; using {self.theme}"
             )
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme) -> None:
+        """Remember the chosen theme in the config file (not in demo mode), for the next start."""
+        if self.demo or theme.name == self._saved_theme or self.config.path is None:
+            return
+        self._saved_theme = theme.name
+        self.config.theme = theme.name
+        try:
+            # Re-read the file: the in-memory config may hold a workspace given on the command line.
+            on_disk = load_config(self.config.path)
+            on_disk.theme = theme.name
+            save_config(on_disk)
+        except (JobwatchError, OSError) as error:
+            reason = error.describe() if isinstance(error, JobwatchError) else str(error)
+            self.notify(reason, title="Theme not saved", severity="warning", markup=False)
+
+    def warn(self, message: str) -> None:
+        """Show a warning (e.g. from creating a client) as a notification, once per distinct text."""
+        if message in self._warned:
+            return
+        self._warned.add(message)
+        self.notify(message, title="Warning", severity="warning", timeout=10, markup=False)
 
     def get_default_screen(self) -> Screen:
         return MainScreen(
@@ -150,28 +178,26 @@ class JobwatchApp(App[int]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(key, description) for every key of the dashboard, for the help screen."""
+        """(key, description) for every key of the dashboard, for the help screen.
+
+        Short enough to fit the help's two columns at 80 columns, hidden footer keys included.
+        """
         rows: list[tuple[str, str]] = []
         seen: set[str] = set()
-        extra = {
-            "filter_status(1)": (
-                "1-7",
-                "Show only one status (1 running … 7 timed out); again to clear",
-            ),
-            "focus_detail": ("enter / tab", "Focus the detail pane (again to go back)"),
-        }
+        keys = {"filter_status(1)": "1-7", "focus_detail": "enter / tab"}
         for binding in [*MainScreen.BINDINGS, *self.BINDINGS]:
             assert isinstance(binding, Binding)
-            if binding.action in extra:
-                key, description = extra[binding.action]
-            elif binding.show:
-                key, description = binding.key_display or binding.key, binding.description
-            else:
+            action = binding.action.removeprefix("app.")
+            if action in seen or action == "close_input":
                 continue
-            if key not in seen:
-                seen.add(key)
-                rows.append((key, description))
-        rows.append(("click a status", "Filter by that status"))
+            if action.startswith("filter_status(") and action != "filter_status(1)":
+                continue
+            seen.add(action)
+            key = keys.get(binding.action, binding.key_display or binding.key)
+            rows.append((key, binding.tooltip or binding.description))
+            if action == "workspaces":
+                rows.append(("w then a", "Add a workspace"))
+        rows.append(("click status", "Filter by that status"))
         rows.append(("ctrl+p", "Command palette"))
         return rows
 
@@ -240,16 +266,25 @@ def run_dashboard(
     workspace: str | None,
     job_ids: Sequence[str] | None,
     history,
-    client_factory: Callable[[WorkspaceConfig], object],
+    client_factory: Callable[..., object],
     demo: bool = False,
 ) -> int:
-    """Run the dashboard until the person quits; returns the process exit code."""
+    """Run the dashboard until the person quits; returns the process exit code.
+
+    `client_factory(workspace, warn=...)` gets a `warn(text)` that shows a warning as a notification:
+    printed to stderr it would land on top of the dashboard.
+    """
+    app: JobwatchApp
+
+    def make_client(ws: WorkspaceConfig) -> object:
+        return client_factory(ws, warn=app.warn)
+
     app = JobwatchApp(
         config,
         workspace=workspace,
         job_ids=job_ids,
         history=history,
-        client_factory=client_factory,
+        client_factory=make_client,
         demo=demo,
     )
     result = app.run()

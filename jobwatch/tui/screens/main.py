@@ -36,6 +36,7 @@ from jobwatch.events import (
     RunIdChanged,
     StatusChanged,
 )
+from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job
 from jobwatch.poller import DEFAULT_INTERVAL, Poller
 from jobwatch.tui.messages import (
@@ -47,7 +48,7 @@ from jobwatch.tui.messages import (
 )
 from jobwatch.tui.support import SupportFacts, support_snippet
 from jobwatch.tui.widgets.detail import DetailPane
-from jobwatch.tui.widgets.header import ConnectionHeader
+from jobwatch.tui.widgets.header import ConnectionHeader, health_text
 from jobwatch.tui.widgets.job_table import JobRow, JobTable
 from jobwatch.tui.widgets.summary import SummaryBar
 from jobwatch.tui.widgets.track_input import MultiPasteInput, TrackInput
@@ -82,25 +83,41 @@ class MainScreen(Screen):
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
+    # The footer shows the keys a watcher needs most and fits 80 columns next to Textual's "^p palette";
+    # the others are in the `?` help and the command palette. A tooltip is the longer help text.
     BINDINGS = [
-        Binding("q", "app.quit", "Quit"),
-        Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("c", "copy_run_id", "Copy runId"),
-        Binding("y", "copy_support", "Support"),
-        Binding("slash", "filter_text", "Filter", key_display="/"),
-        Binding("1", "filter_status(1)", "Status", key_display="1-7"),
+        Binding("c", "copy_run_id", "Copy runId", tooltip="Copy the job's runId"),
+        Binding("y", "copy_support", "Support", tooltip="Copy support details"),
+        Binding("slash", "filter_text", "Filter", key_display="/", tooltip="Filter by text"),
+        Binding("plus", "track", "Track", key_display="+", tooltip="Track workflow IDs"),
+        Binding("w", "app.workspaces", "Workspaces", tooltip="Switch / add workspace"),
+        Binding("question_mark", "app.help", "Help", key_display="?", tooltip="This help"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit"),
+        Binding(
+            "1",
+            "filter_status(1)",
+            "Status",
+            key_display="1-7",
+            show=False,
+            tooltip="One status; again: all",
+        ),
         *[
             Binding(str(code), f"filter_status({code})", f"Only status {code}", show=False)
             for code in range(2, 8)
         ],
-        Binding("w", "app.workspaces", "Workspaces"),
-        Binding("plus", "track", "Track", key_display="+"),
-        Binding("delete", "untrack", "Untrack", key_display="del"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("t", "app.themes", "Theme"),
-        Binding("enter", "focus_detail", "Detail", show=False),
+        Binding(
+            "delete",
+            "untrack",
+            "Untrack",
+            key_display="del",
+            show=False,
+            tooltip="Stop tracking the job",
+        ),
+        Binding("s", "cycle_sort", "Sort", show=False, tooltip="Cycle the sort"),
+        Binding("p", "toggle_pause", "Pause", show=False, tooltip="Pause / resume polling"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Refresh now"),
+        Binding("t", "app.themes", "Theme", show=False, tooltip="Choose a theme"),
+        Binding("enter", "focus_detail", "Detail", show=False, tooltip="Detail pane and back"),
         Binding("tab", "focus_detail", "Detail", show=False),
         Binding("escape", "close_input", "Close", show=False),
     ]
@@ -326,7 +343,9 @@ class MainScreen(Screen):
             try:
                 records = self.history.jobs(session.workspace.workspace_id)
             except JobwatchError as error:
-                self.notify(error.describe(), title="History unavailable", severity="warning")
+                self.notify(
+                    error.describe(), title="History unavailable", severity="warning", markup=False
+                )
         if session.tracked is not None:
             wanted = set(session.tracked)
             records = [r for r in records if r.workflow_id in wanted]
@@ -370,7 +389,12 @@ class MainScreen(Screen):
                 )
             elif isinstance(event, HistoryFailed) and not session.history_warned:
                 session.history_warned = True
-                self.notify(event.error.describe(), title="History not saved", severity="warning")
+                self.notify(
+                    event.error.describe(),
+                    title="History not saved",
+                    severity="warning",
+                    markup=False,
+                )
             elif isinstance(event, PollFailed | PollerStopped) and isinstance(
                 getattr(event, "error", None), ApiError
             ):
@@ -395,11 +419,16 @@ class MainScreen(Screen):
         failed = [j for j in reached if j.status.is_failure]
         if len(reached) <= _MAX_NOTIFICATIONS:
             for job in reached:
+                # Failures carry the runId a support ticket needs; other endings stay small and brief.
+                bad = job.status.is_failure
                 self.notify(
-                    f"{job.workflow_id}\nrunId {job.run_id or 'unknown'}",
-                    title=job.status.label,
-                    severity="error" if job.status.is_failure else "information",
-                    timeout=8 if job.status.is_failure else 4,
+                    f"{job.workflow_id}\nrunId {job.run_id or 'unknown'}"
+                    if bad
+                    else job.workflow_id,
+                    title=f"{status_symbol(job.status)} {job.status.label}",
+                    severity="error" if bad else "information",
+                    timeout=8 if bad else 3,
+                    markup=False,
                 )
         else:
             self.notify(
@@ -414,7 +443,11 @@ class MainScreen(Screen):
         session = self._current(message)
         if session is None:
             return
+        was_stopped = session.health.state == "stopped"
         session.health = message.health
+        if message.health.state == "stopped" and not was_stopped:
+            reason, _ = health_text(message.health, self.clock())
+            self.notify(reason, title="Polling stopped", severity="error", timeout=10, markup=False)
         if message.health.state == "ok":
             self.table.stale = False
         elif message.health.state in ("retrying", "stopped"):
@@ -664,7 +697,7 @@ class MainScreen(Screen):
                 self._statuses.pop(wid, None)
             self._update_counts()
             self._show_detail(self.table.cursor_key)
-            self.notify(f"Stopped tracking {', '.join(ids)}.", timeout=3)
+            self.notify(f"Stopped tracking {', '.join(ids)}.", timeout=3, markup=False)
 
     def _persist_tracked(self, session: Session) -> None:
         if self.history is None:
@@ -672,7 +705,9 @@ class MainScreen(Screen):
         try:
             self.history.set_tracked(session.workspace.workspace_id, session.tracked or [])
         except JobwatchError as error:
-            self.notify(error.describe(), title="Tracked IDs not saved", severity="warning")
+            self.notify(
+                error.describe(), title="Tracked IDs not saved", severity="warning", markup=False
+            )
 
     def action_copy_run_id(self) -> None:
         row = self._highlighted_row()
@@ -682,7 +717,7 @@ class MainScreen(Screen):
             self.notify("This job has no runId yet.", severity="warning")
             return
         self.app.copy_to_clipboard(row.run_id)
-        self.notify(row.run_id, title="Copied runId")
+        self.notify(row.run_id, title="Copied runId", markup=False)
 
     def action_copy_support(self) -> None:
         row = self._highlighted_row()
@@ -690,7 +725,9 @@ class MainScreen(Screen):
         if row is None or session is None:
             return
         self.app.copy_to_clipboard(self.support_text(row))
-        self.notify(self.support_text(row), title="Copied support details", timeout=12)
+        self.notify(
+            self.support_text(row), title="Copied support details", timeout=12, markup=False
+        )
 
     def support_text(self, row: JobRow) -> str:
         session = self.session
