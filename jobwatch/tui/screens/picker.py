@@ -136,7 +136,7 @@ class WorkspacePicker(ModalScreen[str | None]):
             yield Static(EMPTY_MESSAGE, id="picker-empty")
             with Horizontal(id="picker-footer"):
                 yield Static(
-                    "↑↓ move · enter switch · type or / filter · a add · esc cancel",
+                    "enter switch · type or / filter · a add · esc cancel",
                     id="picker-hint",
                 )
                 yield Button("Add workspace", id="picker-add", compact=True)
