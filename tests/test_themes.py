@@ -39,7 +39,7 @@ def test_shipped_themes_load_without_warnings() -> None:
     names = [t.name for t in themes]
     assert set(SHIPPED_THEMES) <= set(names)
     assert DEFAULT_THEME in names
-    assert REPO_THEMES in shipped_theme_dirs()
+    assert REPO_THEMES.resolve() in [d.resolve() for d in shipped_theme_dirs()]
     assert {p.stem for p in REPO_THEMES.glob("*.toml")} == set(SHIPPED_THEMES)
 
 
