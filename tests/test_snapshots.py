@@ -10,20 +10,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
 import pytest
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from jobwatch.api import SharelyClient
 from jobwatch.config import Config, WorkspaceConfig
 from jobwatch.history import HistoryStore
-from jobwatch.models import Job, Status, parse_jobs
 from jobwatch.simulator import Simulator
-from jobwatch.tui.app import JobwatchApp
 from jobwatch.tui.screens.help import HelpScreen
 from jobwatch.tui.screens.picker import AddWorkspaceScreen, WorkspacePicker
+from jobwatch.tui.screenshots import CHAIN_ID, seed_history, static_dashboard
 from jobwatch.tui.themes import DEFAULT_THEME, SHIPPED_THEMES, load_themes
 
 ORG = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
@@ -155,15 +152,6 @@ def test_workspace_picker_in_each_theme(snap_compare, theme: str) -> None:
 
 # -- the whole dashboard on the static simulator scenario, with a frozen clock ----------------
 
-FROZEN = 1764325800.0  # 2025-11-28 10:30:00 UTC
-CHAIN_ID = "taxonomy-publish-6f708192"
-CHAIN_RUNS = ("0190f3a1-4a51-7c2e-8d10-1b3d5e7f9a11", "0190f3a1-9b62-7d3f-9e21-2c4e6f8a0b22")
-FAILED_ID = "knowledge-create-2b3c4d5e"
-
-
-def frozen_clock() -> float:
-    return FROZEN
-
 
 @pytest.fixture
 def utc(monkeypatch):
@@ -183,55 +171,12 @@ def sim():
     simulator.stop()
 
 
-def seed_history(store: HistoryStore, sim: Simulator) -> None:
-    """An hour of observed history ending in the simulator's current state (so nothing is 'new')."""
-    current = {j.workflow_id: j for j in parse_jobs(orjson.dumps(sim.jobs_snapshot()))}
-    running = Status(1, "RUNNING")
-    chain = current[CHAIN_ID]
-    failed = current[FAILED_ID]
-    ws = sim.workspace_id
-    store.record(
-        ws,
-        [Job(CHAIN_ID, running, CHAIN_RUNS[0]), Job(FAILED_ID, running, failed.run_id)],
-        FROZEN - 3600,
-    )
-    store.record(ws, [Job(CHAIN_ID, running, CHAIN_RUNS[1])], FROZEN - 2400)
-    store.record(ws, [Job(FAILED_ID, failed.status, failed.run_id)], FROZEN - 1500)
-    store.record(ws, [Job(CHAIN_ID, running, chain.run_id)], FROZEN - 1200)
-    store.record(ws, [chain], FROZEN - 300)
-    others = [j for wid, j in current.items() if wid not in (CHAIN_ID, FAILED_ID)]
-    store.record(ws, others, FROZEN - 1800)
-
-
 def dashboard(sim: Simulator, tmp_path: Path, *, theme: str | None = None, workspaces: int = 1):
     store = HistoryStore(tmp_path / "history.sqlite3")
     if sim.jobs_snapshot():
         seed_history(store, sim)
-    config = Config(tmp_path / "config.toml", theme=theme)
-    config.add_workspace(
-        WorkspaceConfig(
-            "static",
-            sim.workspace_id,
-            sim.organization_id,
-            base_url=sim.base_url,
-            token_env="TOKEN",
-        )
-    )
-    if workspaces > 1:
-        config.add_workspace(WorkspaceConfig("acme-prod", WS_OTHER, ORG, token_env="ACME_TOKEN"))
-    environ = {"TOKEN": sim.token}
-
-    def client_factory(ws: WorkspaceConfig) -> SharelyClient:
-        return SharelyClient(ws.connection(), ws.credentials(), environ=environ, clock=frozen_clock)
-
-    return JobwatchApp(
-        config,
-        workspace="static",
-        job_ids=None,
-        history=store,
-        client_factory=client_factory,
-        clock=frozen_clock,
-        interval=30.0,
+    return static_dashboard(
+        sim, store, tmp_path / "config.toml", theme=theme, other_workspace=workspaces > 1
     )
 
 

@@ -61,9 +61,16 @@ def seed_history(store: HistoryStore, sim: Simulator, now: float = FROZEN) -> No
     )
 
 
-def static_dashboard(sim: Simulator, store: HistoryStore, config_path: Path) -> JobwatchApp:
-    """The dashboard watching the simulator's workspace, plus one more configured workspace."""
-    config = Config(config_path)
+def static_dashboard(
+    sim: Simulator,
+    store: HistoryStore,
+    config_path: Path,
+    *,
+    theme: str | None = None,
+    other_workspace: bool = True,
+) -> JobwatchApp:
+    """The dashboard watching the simulator's workspace, plus (optionally) one more configured workspace."""
+    config = Config(config_path, theme=theme)
     config.add_workspace(
         WorkspaceConfig(
             "static",
@@ -73,10 +80,11 @@ def static_dashboard(sim: Simulator, store: HistoryStore, config_path: Path) -> 
             token_env="TOKEN",
         )
     )
-    name, workspace_id, organization_id = OTHER_WORKSPACE
-    config.add_workspace(
-        WorkspaceConfig(name, workspace_id, organization_id, token_env="ACME_TOKEN")
-    )
+    if other_workspace:
+        name, workspace_id, organization_id = OTHER_WORKSPACE
+        config.add_workspace(
+            WorkspaceConfig(name, workspace_id, organization_id, token_env="ACME_TOKEN")
+        )
     environ = {"TOKEN": sim.token}
 
     def client_factory(ws: WorkspaceConfig) -> SharelyClient:
