@@ -106,6 +106,8 @@ class Poller:
         self.next_poll_at: float | None = None
         # (observed_at, changed jobs) of ticks the history store has not taken yet
         self._unsaved: list[tuple[float, list[Job]]] = []
+        # the request whose answer self.jobs reflects; None after the tracked set changed
+        self._diffed: tuple[str, ...] | bool | None = None
         self._wake = asyncio.Event()
 
     # -- what to ask for -------------------------------------------------------------
@@ -125,6 +127,7 @@ class Poller:
     # -- control, for the dashboard --------------------------------------------------
 
     def track(self, ids: Iterable[str]) -> None:
+        self._diffed = None
         current = self.tracked or []
         self.tracked = list(dict.fromkeys([*current, *ids]))
         self.refresh_now()
@@ -132,6 +135,7 @@ class Poller:
     def untrack(self, ids: Iterable[str]) -> None:
         if self.tracked is None:
             return
+        self._diffed = None
         drop = set(ids)
         self.tracked = [i for i in self.tracked if i not in drop]
         for i in drop:
@@ -159,15 +163,22 @@ class Poller:
     # -- one tick ------------------------------------------------------------------------
 
     async def poll_once(self) -> list[Event]:
-        """Poll once and return the events; API errors become PollFailed / PollerStopped."""
-        events = await self._poll()
-        if self.log is not None:
-            self.log.record(self.workspace_id, events)
+        """Poll once and return the events; API errors become PollFailed / PollerStopped.
+
+        The history write and the event log are done before it returns, in a thread: SQLite
+        takes ~1 s for a first batch of 100k jobs, and the dashboard's event loop must not wait.
+        """
+        events, batch = await self._poll()
+        failed = await asyncio.to_thread(self._save, batch, events)
+        if failed is not None:
+            events.insert(len(events) - 1, failed)  # before PollCompleted, as before
         return events
 
-    async def _poll(self) -> list[Event]:
+    async def _poll(self) -> tuple[list[Event], tuple[list[Job], float] | None]:
+        """Fetch and diff: the events, and the (changed jobs, time) the history must take."""
         started = time.perf_counter()
         requested = self.pending_ids()
+        unchanged = False
         try:
             if requested is not None and not requested:
                 jobs: list[Job] = []
@@ -175,25 +186,43 @@ class Poller:
             else:
                 result = await self.client.fetch_jobs(requested)
                 jobs, nbytes = result.jobs, result.nbytes
+                unchanged = getattr(result, "unchanged", False)
         except ApiError as error:
-            return self._failed(error)
+            return self._failed(error), None
         now = self.clock()
         events: list[Event] = []
         if self.failures:
             events.append(Recovered(self.failures, now))
         self.failures = 0
         self.last_error = None
-        changed = self._diff(jobs, requested, now, events)
+        key = tuple(requested) if requested is not None else True
+        if unchanged and self._diffed == key:
+            # The same bytes as last time: nothing to parse or compare, only absences to count.
+            changed = self._count_missing(jobs, requested, now, events, self.jobs, [])
+        else:
+            changed = self._diff(jobs, requested, now, events)
+        self._diffed = key
         self.last_success = now
-        if self.history is not None:
-            try:
-                self._record(changed, now)
-            except JobwatchError as error:
-                events.append(HistoryFailed(error, now))
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
         )
-        return events
+        return events, (changed, now)
+
+    def _save(self, batch: tuple[list[Job], float] | None, events: list[Event]) -> Event | None:
+        """Blocking: write the tick's changes to the history, then its events to the event log.
+
+        Returns the HistoryFailed event when the history could not take them.
+        """
+        failed = None
+        if batch is not None and self.history is not None:
+            changed, now = batch
+            try:
+                self._record(changed, now)
+            except JobwatchError as error:
+                failed = HistoryFailed(error, now)
+        if self.log is not None:
+            self.log.record(self.workspace_id, events if failed is None else [*events, failed])
+        return failed
 
     def _record(self, changed: list[Job], now: float) -> None:
         """Record this tick's changes after any earlier ones the history could not take.
@@ -220,8 +249,11 @@ class Poller:
         known = self.jobs
         changed: list[Job] = []
         emit = events.append
+        get = known.get
         for job in jobs:
-            prev = known.get(job.workflow_id)
+            prev = get(job.workflow_id)
+            if prev == job:
+                continue  # one C-level comparison of the whole job: most jobs did not change
             if prev is None:
                 emit(JobAppeared(job, now))
             else:
@@ -235,6 +267,19 @@ class Poller:
                     emit(RunIdChanged(job, prev.run_id, now))
             known[job.workflow_id] = job
             changed.append(job)
+        return self._count_missing(jobs, requested, now, events, known, changed)
+
+    def _count_missing(
+        self,
+        jobs: list[Job],
+        requested: list[str] | None,
+        now: float,
+        events: list[Event],
+        known: dict[str, Job],
+        changed: list[Job],
+    ) -> list[Job]:
+        """Count the requested IDs absent from the answer; repeated absence becomes NOT_FOUND."""
+        emit = events.append
         if requested:
             seen = {j.workflow_id for j in jobs}
             for wid in requested:
