@@ -120,6 +120,8 @@ class HistoryStore:
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
         # workflow_id -> (status code, run_id) of the stored state, per workspace. It reflects
         # every transition up to id _seen_id; when PRAGMA data_version says another connection
         # committed, the newer transitions are replayed into it inside the write transaction.
@@ -227,6 +229,34 @@ class HistoryStore:
         if self._conn is None:
             raise HistoryError(f"history {self.path} is closed")
         return self._conn
+
+    def _read(self, action):
+        """Run a read; while another thread writes (the poller does, from a thread), on a second
+        connection: in WAL mode it sees the last commit without waiting for the write to end."""
+        if self._lock.acquire(blocking=False):
+            try:
+                return self._wrap(action)
+            finally:
+                self._lock.release()
+        with self._read_lock:
+            if self._conn is None:
+                raise HistoryError(f"history {self.path} is closed")
+            try:
+                if self._reader is None:
+                    reader = sqlite3.connect(
+                        self.path,
+                        timeout=self.busy_timeout,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                    reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                    reader.execute("PRAGMA query_only = ON")
+                    self._reader = reader
+                return action(self._reader)
+            except HistoryError:
+                raise
+            except (sqlite3.Error, OSError) as exc:
+                raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
 
     def _wrap(self, action):
         with self._lock:
@@ -373,7 +403,7 @@ class HistoryStore:
             ).fetchall()
             return [_job_record(row) for row in rows]
 
-        return self._wrap(action)
+        return self._read(action)
 
     def job(self, workspace_id: str, workflow_id: str) -> JobRecord | None:
         def action(conn: sqlite3.Connection) -> JobRecord | None:
@@ -384,7 +414,7 @@ class HistoryStore:
             ).fetchone()
             return None if row is None else _job_record(row)
 
-        return self._wrap(action)
+        return self._read(action)
 
     def transitions(self, workspace_id: str, workflow_id: str) -> list[Transition]:
         """The job's transitions, oldest first (the first one is when it was first seen)."""
@@ -397,7 +427,7 @@ class HistoryStore:
             ).fetchall()
             return [Transition(Status(code, name), run_id, at) for code, name, run_id, at in rows]
 
-        return self._wrap(action)
+        return self._read(action)
 
     def run_chain(self, workspace_id: str, workflow_id: str) -> list[str]:
         """The distinct non-empty runIds of the job in the order first seen."""
@@ -409,7 +439,7 @@ class HistoryStore:
             )
             return [run_id for run_id in dict.fromkeys(row[0] for row in rows) if run_id]
 
-        return self._wrap(action)
+        return self._read(action)
 
     def last_poll(self, workspace_id: str) -> float | None:
         def action(conn: sqlite3.Connection) -> float | None:
@@ -418,7 +448,7 @@ class HistoryStore:
             ).fetchone()
             return None if row is None else row[0]
 
-        return self._wrap(action)
+        return self._read(action)
 
     # -- tracked IDs ---------------------------------------------------------------
 
@@ -432,7 +462,7 @@ class HistoryStore:
             )
             return [row[0] for row in rows]
 
-        return self._wrap(action)
+        return self._read(action)
 
     def set_tracked(self, workspace_id: str, ids: Sequence[str]) -> None:
         """Replace the tracked list (duplicates dropped, first occurrence kept)."""
@@ -454,6 +484,11 @@ class HistoryStore:
         self._wrap(lambda conn: self._retry_locked(lambda: write(conn)))
 
     def close(self) -> None:
+        with self._read_lock:
+            if self._reader is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._reader.close()
+                self._reader = None
         with self._lock:
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):
