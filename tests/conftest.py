@@ -1,8 +1,11 @@
-"""Shared fixtures: every test runs with its own config file and data dir, never the user's."""
+"""Shared fixtures: every test runs with its own config file and data dir, never the user's;
+`sim` is an empty simulator on loopback and `conn` the CLI options that reach it."""
 
 from __future__ import annotations
 
 import pytest
+
+from jobwatch.simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +15,25 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.delenv("SHARELY_ACCESS_TOKEN", raising=False)
     monkeypatch.delenv("SHARELY_API_KEY", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def sim():
+    s = Simulator("empty", seed=1)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def conn(sim, monkeypatch):
+    """CLI connection options for `sim`, with its token in SHARELY_ACCESS_TOKEN."""
+    monkeypatch.setenv("SHARELY_ACCESS_TOKEN", sim.token)
+    return [
+        "--base-url",
+        sim.base_url,
+        "--workspace-id",
+        sim.workspace_id,
+        "--organization-id",
+        sim.organization_id,
+    ]

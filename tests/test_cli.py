@@ -9,46 +9,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
-import pytest
-
-from jobwatch.cli import main
-from jobwatch.simulator import Simulator
-
-
-@pytest.fixture
-def sim():
-    s = Simulator("empty", seed=1)
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def conn(sim, monkeypatch):
-    monkeypatch.setenv("SHARELY_ACCESS_TOKEN", sim.token)
-    return [
-        "--base-url",
-        sim.base_url,
-        "--workspace-id",
-        sim.workspace_id,
-        "--organization-id",
-        sim.organization_id,
-    ]
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
-def later(seconds, fn, *args):
-    t = threading.Timer(seconds, fn, args)
-    t.start()
-    return t
+from cliutil import later, run
 
 
 def assert_no_secret(sim, *texts):

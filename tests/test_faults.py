@@ -13,14 +13,13 @@ import contextlib
 import email.utils
 import json
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from cliutil import later, run
 
 from jobwatch.api import Connection, SharelyClient
-from jobwatch.cli import main
 from jobwatch.config import parse_job_ids
 from jobwatch.events import (
     HistoryFailed,
@@ -40,45 +39,10 @@ INTERVAL = 0.05
 
 
 @pytest.fixture
-def sim():
-    s = Simulator("empty", seed=3)
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def history(tmp_path):
     store = HistoryStore(tmp_path / "data" / "history.sqlite3")
     yield store
     store.close()
-
-
-@pytest.fixture
-def conn(sim, monkeypatch):
-    monkeypatch.setenv("SHARELY_ACCESS_TOKEN", sim.token)
-    return [
-        "--base-url",
-        sim.base_url,
-        "--workspace-id",
-        sim.workspace_id,
-        "--organization-id",
-        sim.organization_id,
-    ]
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
-def later(seconds, fn, *args):
-    timer = threading.Timer(seconds, fn, args)
-    timer.daemon = True
-    timer.start()
-    return timer
 
 
 class Timed:
