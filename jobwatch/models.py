@@ -92,7 +92,7 @@ _decode_jobs = msgspec.json.Decoder(list[Job]).decode
 def parse_jobs(body: bytes) -> list[Job]:
     """Parse a background-jobs response body; raise BadResponse naming what was wrong.
 
-    A workflowId that appears twice keeps its last entry (the API should never do it).
+    Entries come back as sent, duplicates included; the client keeps the last one per workflowId.
     """
     try:
         return _decode_jobs(body)
