@@ -381,7 +381,8 @@ async def cmd_wait(args: argparse.Namespace) -> int:
             if history is not None:
                 history.close()
     if stopped is not None:
-        print(f"jobwatch: {stopped.describe()}", file=sys.stderr)
+        gave_up = f"gave up after {poller.failures} failed polls: " if stopped.retryable else ""
+        print(f"jobwatch: {gave_up}{stopped.describe()}", file=sys.stderr)
         return EXIT_API
     if timed_out:
         pending = poller.pending_ids() or []

@@ -121,6 +121,7 @@ def test_malformed_body_is_a_clear_error_then_retries_exhausted(sim, conn, capsy
     code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--max-retries", "1")
     assert code == 3
     assert "bad response" in err and "expected an array" in err
+    assert "gave up after 2 failed polls" in err.splitlines()[-1]
 
 
 def test_server_down_exit_3_connection_refused(sim, conn, capsys):
