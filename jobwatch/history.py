@@ -29,6 +29,8 @@ from jobwatch.paths import data_dir, ensure_private_dir
 HISTORY_FILE_NAME = "history.sqlite3"
 DEFAULT_BUSY_TIMEOUT = 5.0
 LOCK_RETRIES = 3
+#: WAL pages before an automatic checkpoint (~32 MB of WAL at 4 KB pages)
+WAL_AUTOCHECKPOINT_PAGES = 8192
 
 MIGRATIONS: list[str] = [
     # 1: initial schema
@@ -168,6 +170,9 @@ class HistoryStore:
             if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             conn.execute("PRAGMA synchronous = NORMAL")
+            # A tick changing 1% of 100k jobs dirties ~1000 pages; at SQLite's default of 1000
+            # every such commit also checkpoints (35 ms -> 18 ms median with this).
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             if version < len(MIGRATIONS):
                 self._retry_locked(lambda: self._migrate(conn))
         except BaseException:
