@@ -169,8 +169,16 @@ class Poller:
         takes ~1 s for a first batch of 100k jobs, and the dashboard's event loop must not wait.
         """
         events, batch = await self._poll()
-        failed = await asyncio.to_thread(self._save, batch, events)
+        saving = asyncio.to_thread(self._save, batch)
+        if self.log is None:
+            failed = await saving
+        else:
+            # SQLite releases the GIL while it writes: the log lines are formatted meanwhile.
+            logging = asyncio.to_thread(self.log.record, self.workspace_id, list(events))
+            failed, _ = await asyncio.gather(saving, logging)
         if failed is not None:
+            if self.log is not None:
+                self.log.record(self.workspace_id, [failed])
             events.insert(len(events) - 1, failed)  # before PollCompleted, as before
         return events
 
@@ -208,21 +216,16 @@ class Poller:
         )
         return events, (changed, now)
 
-    def _save(self, batch: tuple[list[Job], float] | None, events: list[Event]) -> Event | None:
-        """Blocking: write the tick's changes to the history, then its events to the event log.
-
-        Returns the HistoryFailed event when the history could not take them.
-        """
-        failed = None
-        if batch is not None and self.history is not None:
-            changed, now = batch
-            try:
-                self._record(changed, now)
-            except JobwatchError as error:
-                failed = HistoryFailed(error, now)
-        if self.log is not None:
-            self.log.record(self.workspace_id, events if failed is None else [*events, failed])
-        return failed
+    def _save(self, batch: tuple[list[Job], float] | None) -> Event | None:
+        """Blocking: write the tick's changes to the history; HistoryFailed if it could not."""
+        if batch is None or self.history is None:
+            return None
+        changed, now = batch
+        try:
+            self._record(changed, now)
+        except JobwatchError as error:
+            return HistoryFailed(error, now)
+        return None
 
     def _record(self, changed: list[Job], now: float) -> None:
         """Record this tick's changes after any earlier ones the history could not take.
