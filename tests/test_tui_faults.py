@@ -10,7 +10,15 @@ import email.utils
 import time
 
 import pytest
-from test_tui_flows import SIZE, history, make_app, screen_of, sim, table_of, wait_for
+from test_tui_flows import (  # noqa: F401 (sim and history are fixtures)
+    SIZE,
+    history,
+    make_app,
+    screen_of,
+    sim,
+    table_of,
+    wait_for,
+)
 
 from jobwatch.simulator import Simulator
 
