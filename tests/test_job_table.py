@@ -22,7 +22,7 @@ from jobwatch.formatting import (
 )
 from jobwatch.models import KNOWN_NAMES, NOT_FOUND, Status
 from jobwatch.tui.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
-from jobwatch.tui.widgets.job_table import SORT_MODES, JobRow, JobTable
+from jobwatch.tui.widgets.job_table import ELAPSED_WIDTH, SORT_MODES, JobRow, JobTable
 
 NOW = 1_700_000_000.0
 RUNNING = Status(1, "RUNNING")
@@ -206,6 +206,41 @@ async def test_upsert_replaces_in_place_and_elapsed_ticks() -> None:
         assert table.row("job-001").status == FAILED
         line = next(line for line in screen_lines(table) if "job-001" in line)
         assert "✗ FAILED" in line and "RUNNING" not in line and line.rstrip().endswith("1m10s")
+
+
+async def test_tick_repaints_only_elapsed_cells_that_changed() -> None:
+    clock = Clock()
+    app = TableApp(clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(JobTable)
+        table.upsert([job(1, RUNNING, first=NOW - 75), job(2, COMPLETED)])
+        await pilot.pause()
+        refreshed: list[tuple] = []
+        original = table.refresh
+
+        def spy(*regions, **kwargs):
+            refreshed.append(regions)
+            return original(*regions, **kwargs)
+
+        table.refresh = spy
+        clock.now += 0.4  # still 1m15s
+        table.tick()
+        assert refreshed == []
+        clock.now += 60
+        table.tick()
+        assert len(refreshed) == 1 and len(refreshed[0]) == 1
+        region = refreshed[0][0]
+        assert region.height == 1 and region.width == ELAPSED_WIDTH
+        assert region.right == table._layout(table.scrollable_content_region.width).width
+        await pilot.pause()
+        assert "2m15s" in app.export_screenshot()
+
+        table.upsert([JobRow("job-001", FAILED, "run001-abcdefghij", NOW - 75, NOW - 5)])
+        await pilot.pause()
+        refreshed.clear()
+        clock.now += 60
+        table.tick()
+        assert refreshed == []  # nothing on screen is running
 
 
 async def test_new_rows_above_keep_cursor_on_job_and_screen_line() -> None:

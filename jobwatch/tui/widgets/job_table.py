@@ -298,6 +298,9 @@ class JobTable(ScrollView, can_focus=True):
         self._layouts: dict[int, _Layout] = {}
         self._tokens: dict[tuple, int] = {}
         self._frame: _Frame | None = None
+        # screen line -> (workflowId, elapsed text) of the last paint of a running row, for tick()
+        self._painted: dict[int, tuple[str, str]] = {}
+        self._tick_day: tuple[int, int] | None = None
 
     def __bool__(self) -> bool:
         return True
@@ -683,8 +686,35 @@ class JobTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------ refresh
 
     def tick(self) -> None:
-        """Repaint visible rows so the elapsed column advances (call every second)."""
-        self.refresh()
+        """Advance the elapsed column (call every second): repaint only the cells whose text changed.
+
+        Nothing is repainted when no row on screen is running, or when a full repaint is pending.
+        """
+        now = self._now()
+        local = time.localtime(now)
+        day = (local.tm_year, local.tm_yday)
+        new_day = self._tick_day is not None and day != self._tick_day
+        self._tick_day = day
+        if new_day:
+            self.refresh()  # the clock columns drop or gain their date
+            return
+        painted = self._painted
+        if self._dirty or self._repaint_required or not painted:
+            return
+        width = self.scrollable_content_region.width or self.size.width
+        layout = self._layout(width)
+        if "elapsed" not in layout.tail:
+            return
+        x = layout.width - ELAPSED_WIDTH
+        if x >= width:
+            return
+        rows = self._rows
+        for y, (wid, elapsed) in painted.items():
+            row = rows.get(wid)
+            if row is None or row.status.is_terminal:
+                continue
+            if format_duration(now - row.first_seen) != elapsed:
+                self.refresh(Region(x, y, min(ELAPSED_WIDTH, width - x), 1))
 
     def watch_stale(self) -> None:
         self.refresh()
@@ -746,6 +776,7 @@ class JobTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         frame = self._frame or self._make_frame()
+        self._painted.pop(y, None)
         width = self.scrollable_content_region.width or self.size.width
         if y == 0:
             return self._render_header(width, frame)
@@ -768,6 +799,7 @@ class JobTable(ScrollView, can_focus=True):
             elapsed = format_duration(row.last_change - row.first_seen) if seen_run else "—"
         else:
             elapsed = format_duration(frame.now - row.first_seen)
+            self._painted[y] = (wid, elapsed)
         is_cursor = index == self._cursor_pos
         cache_key = (wid, self._versions[wid], width, is_cursor, elapsed, frame.day, frame.token)
         strip = self._line_cache.get(cache_key)
