@@ -519,7 +519,8 @@ class MainScreen(Screen):
         if wid is not None:
             row = self.table.row(wid)
             if row is not None and not row.status.is_terminal:
-                self._show_detail(wid)
+                # Only "so far" moves: the history shown is re-read when a poll changes it.
+                self.detail.tick(self.clock())
 
     # -- table, summary, detail -------------------------------------------------------
 

@@ -93,6 +93,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.workflow_id: str | None = None
         self.plain = ""
         self._shown: tuple | None = None
+        self._text: Text | None = None
 
     def compose(self):
         yield Static("No job selected.", id="detail-body")
@@ -113,8 +114,22 @@ class DetailPane(VerticalScroll, can_focus=True):
             inline=self.size.width >= 60,
             width=width,
         )
+        if text == self._text:
+            return  # the once-a-second refresh of a job whose "so far" did not change
+        self._text = text
         self.plain = text.plain
-        self.query_one("#detail-body", Static).update(text)
+        body = self.query_one("#detail-body", Static)
+        body.update(text, layout=False)
+        # A text that wraps to as many lines as the last one keeps the body's size: no layout.
+        width, height = body.content_region.width, body.content_region.height
+        if not width or body.get_content_height(self.size, self.size, width) != height:
+            body.refresh(layout=True)
+
+    def tick(self, now: float) -> None:
+        """Advance the shown job's "so far" to `now` from what was shown (no history read)."""
+        if self._shown is not None:
+            row, transitions, run_chain, _ = self._shown
+            self.show(row, transitions=transitions, run_chain=run_chain, now=now)
 
     def on_resize(self) -> None:
         if self._shown is not None:
@@ -124,5 +139,6 @@ class DetailPane(VerticalScroll, can_focus=True):
     def clear(self, message: str = "No job selected.") -> None:
         self.workflow_id = None
         self._shown = None
+        self._text = None
         self.plain = message
         self.query_one("#detail-body", Static).update(message)

@@ -50,6 +50,7 @@ class ConnectionHeader(Static):
     DEFAULT_CSS = """
     ConnectionHeader {
         height: 1;
+        width: 1fr;
         padding: 0 1;
         background: $panel;
         color: $foreground;
@@ -66,6 +67,7 @@ class ConnectionHeader(Static):
         self.paused = False
         self.level = "ok"
         self.text = ""
+        self._shown: tuple | None = None
 
     def set_state(
         self,
@@ -83,7 +85,13 @@ class ConnectionHeader(Static):
         self.update_text()
 
     def update_text(self) -> None:
+        """Re-render the line; nothing at all when it would read the same."""
         text, level = health_text(self.health, self._clock(), self.paused)
+        width = self.content_region.width
+        shown = (text, level, self.workspace_name, width)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.text = text
         self.level = level
         self.set_class(level == "warning", "-warning")
@@ -95,11 +103,11 @@ class ConnectionHeader(Static):
         line.append("  ")
         symbol = {"ok": "●", "warning": "▲", "error": "✗"}[level]
         line.append(f"{symbol} {text}")
-        width = self.content_region.width
         if width and line.cell_len > width:
             line.truncate(width, overflow="ellipsis")
         self.tooltip = text if level != "ok" else None
-        self.update(line)
+        # One line of fixed height and width: a new text never changes the layout.
+        self.update(line, layout=False)
 
     def on_resize(self) -> None:
         self.update_text()
