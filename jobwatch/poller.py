@@ -82,8 +82,12 @@ class Poller:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         log: EventSink | None = eventlog.DEFAULT,
+        emit_before_write: bool = False,
     ) -> None:
         self.client = client
+        #: run() hands out a tick's changes before its history write (the dashboard), and its
+        #: PollCompleted after it; False (the CLI) hands out nothing until the changes are stored
+        self.emit_before_write = emit_before_write
         #: where notable events go (failed jobs, poll errors, recoveries); None: nowhere
         self.log = log
         self.workspace_id = workspace_id
@@ -171,6 +175,15 @@ class Poller:
         takes ~1 s for a first batch of 100k jobs, and the dashboard's event loop must not wait.
         """
         events, batch = await self._poll()
+        failed = await self._persist(events, batch)
+        if failed is not None:
+            events.insert(len(events) - 1, failed)  # before PollCompleted, as before
+        return events
+
+    async def _persist(
+        self, events: list[Event], batch: tuple[list[Job], float] | None
+    ) -> Event | None:
+        """Write the tick's changes (in a thread) and log its events; HistoryFailed if not stored."""
         saving = asyncio.to_thread(self._save, batch)
         if self.log is None:
             failed = await saving
@@ -178,11 +191,9 @@ class Poller:
             # SQLite releases the GIL while it writes: the log lines are formatted meanwhile.
             logging = asyncio.to_thread(self.log.record, self.workspace_id, list(events))
             failed, _ = await asyncio.gather(saving, logging)
-        if failed is not None:
-            if self.log is not None:
-                self.log.record(self.workspace_id, [failed])
-            events.insert(len(events) - 1, failed)  # before PollCompleted, as before
-        return events
+        if failed is not None and self.log is not None:
+            self.log.record(self.workspace_id, [failed])
+        return failed
 
     async def _poll(self) -> tuple[list[Event], tuple[list[Job], float] | None]:
         """Fetch and diff: the events, and the (changed jobs, time) the history must take."""
@@ -336,8 +347,11 @@ class Poller:
                 self._wake.clear()
                 await self._wake.wait()
             self._wake.clear()
-            events = await self.poll_once()
-            yield events
+            if self.emit_before_write:
+                async for events in self._tick_emitting_first():
+                    yield events
+            else:
+                yield await self.poll_once()
             if self.stopped:
                 return
             if until_done and self.done:
@@ -348,6 +362,23 @@ class Poller:
                 delay = self.interval
                 self.next_poll_at = self.clock() + delay
             await self._sleep(delay)
+
+    async def _tick_emitting_first(self) -> AsyncIterator[list[Event]]:
+        """One tick as two batches: the changes at once, then [HistoryFailed?, PollCompleted]
+        once the history has them (a first write of 100k jobs takes ~0.7 s)."""
+        events, batch = await self._poll()
+        if batch is None:  # a failed poll: nothing to store
+            await self._persist(events, None)
+            yield events
+            return
+        completed = events.pop()
+        saving = asyncio.ensure_future(self._persist([*events, completed], batch))
+        try:
+            if events:
+                yield events
+        finally:
+            failed = await saving  # the next fetch never starts before this write ended
+        yield [completed] if failed is None else [failed, completed]
 
     async def _sleep(self, delay: float) -> None:
         if self._wake.is_set():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from dataclasses import dataclass
 
 import pytest
 
-from jobwatch.errors import NotFound, RateLimited, ServerError, Unauthorized
+from jobwatch.errors import JobwatchError, NotFound, RateLimited, ServerError, Unauthorized
 from jobwatch.events import (
+    HistoryFailed,
     JobAppeared,
     JobMissing,
     JobNotFound,
@@ -156,3 +159,62 @@ async def test_untrack_everything_returns_to_all_jobs_mode():
     p.untrack(["a"])
     await p.poll_once()
     assert src.calls == [["a"], None]
+
+
+class GatedRecorder(Recorder):
+    """A history whose writes wait (in their thread) until the test opens the gate."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__()
+        self.gate = threading.Event()
+        self.fail = fail
+
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+        assert self.gate.wait(5), "the test never opened the gate"
+        if self.fail:
+            raise JobwatchError("disk full")
+        return super().record(workspace_id, jobs, observed_at, polled_at=polled_at)
+
+
+async def test_emit_before_write_hands_out_changes_first_and_poll_completed_once_stored():
+    src = Script([Job("a", RUNNING, "r1")], [Job("a", RUNNING, "r1")])
+    hist = GatedRecorder()
+    p = Poller(src, "ws", history=hist, interval=0.01, log=None, emit_before_write=True)
+    ticks = p.run()
+    first = await asyncio.wait_for(ticks.__anext__(), 5)
+    assert kinds(first) == [JobAppeared]  # handed out while the write is still waiting
+    assert hist.calls == []
+    hist.gate.set()
+    second = await asyncio.wait_for(ticks.__anext__(), 5)
+    assert kinds(second) == [PollCompleted] and second[0].changed == 1
+    assert [[j.workflow_id for j in c[1]] for c in hist.calls] == [["a"]]  # stored by now
+    # A tick without changes is only its PollCompleted, after its (empty) write.
+    third = await asyncio.wait_for(ticks.__anext__(), 5)
+    assert kinds(third) == [PollCompleted] and third[0].changed == 0
+    assert len(hist.calls) == 2
+    await ticks.aclose()
+
+
+async def test_emit_before_write_reports_a_failed_write_before_poll_completed():
+    hist = GatedRecorder(fail=True)
+    hist.gate.set()
+    p = Poller(
+        Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None, emit_before_write=True
+    )
+    ticks = p.run()
+    assert kinds(await ticks.__anext__()) == [JobAppeared]
+    assert kinds(await ticks.__anext__()) == [HistoryFailed, PollCompleted]
+    await ticks.aclose()
+
+
+async def test_default_run_hands_out_a_tick_only_once_stored():
+    hist = GatedRecorder()
+    p = Poller(Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None)
+    ticks = p.run()
+    pending = asyncio.ensure_future(ticks.__anext__())
+    await asyncio.sleep(0.05)
+    assert not pending.done()  # nothing before the write
+    hist.gate.set()
+    assert kinds(await asyncio.wait_for(pending, 5)) == [JobAppeared, PollCompleted]
+    assert len(hist.calls) == 1
+    await ticks.aclose()
