@@ -79,6 +79,8 @@ class Session:
     initial: dict = field(default_factory=dict)
     last_error_id: str | None = None
     history_warned: bool = False
+    #: the detail pane's job changed in this tick: re-read its history once the tick is stored
+    detail_stale: bool = False
 
 
 class MainScreen(Screen):
@@ -146,6 +148,8 @@ class MainScreen(Screen):
         self.session: Session | None = None
         self._generation = 0
         self._statuses: dict[str, int] = {}
+        #: how many rows have each status code, kept in step with _statuses (no recount per poll)
+        self._counts: Counter[int] = Counter()
         self._status_filter: frozenset[int] | None = None
         self._last_title = ""
         self._frozen = False
@@ -243,6 +247,8 @@ class MainScreen(Screen):
                 history=self.history,
                 interval=session.interval,
                 clock=self.clock,
+                # the table shows a tick's changes while the history write runs in its thread
+                emit_before_write=True,
             )
             session.poller = poller
             name_task = asyncio.create_task(self._fetch_name(client, gen))
@@ -390,19 +396,23 @@ class MainScreen(Screen):
         if message.rows:
             with self.app.batch_update():
                 self.table.upsert(message.rows)
-            for row in message.rows:
-                self._statuses[row.workflow_id] = row.status.code
+            self._set_statuses(message.rows)
             if not self._frozen or len(message.rows) >= _FREEZE_AFTER:
                 self._frozen = True
                 gc.freeze()
             self._update_counts()
-            if self.detail.workflow_id in {row.workflow_id for row in message.rows}:
-                self._show_detail(self.detail.workflow_id)
-            elif self.detail.workflow_id is None:
+            if self.detail.workflow_id is None:
                 self._show_detail(self.table.cursor_key)
+                session.detail_stale = True
+            elif self.detail.workflow_id in {row.workflow_id for row in message.rows}:
+                session.detail_stale = True
         self._announce(session, message.events)
         for event in message.events:
             if isinstance(event, PollCompleted):
+                if session.detail_stale:
+                    # the history now holds this tick's transitions
+                    session.detail_stale = False
+                    self._show_detail(self.detail.workflow_id or self.table.cursor_key)
                 self.table.empty_message = (
                     "No background jobs in this workspace yet."
                     if session.tracked is None
@@ -528,15 +538,34 @@ class MainScreen(Screen):
         rows = list(rows)
         self.table.replace_all(rows)
         self._statuses = {row.workflow_id: row.status.code for row in rows}
+        self._counts = Counter(self._statuses.values())
         self._update_counts()
         self._show_detail(self.table.cursor_key)
 
+    def _set_statuses(self, rows: Iterable[JobRow]) -> None:
+        statuses, counts = self._statuses, self._counts
+        for row in rows:
+            wid, code = row.workflow_id, row.status.code
+            old = statuses.get(wid)
+            if old == code:
+                continue
+            statuses[wid] = code
+            counts[code] += 1
+            if old is not None:
+                self._uncount(old)
+
+    def _uncount(self, code: int) -> None:
+        counts = self._counts
+        counts[code] -= 1
+        if counts[code] <= 0:
+            del counts[code]
+
     def _update_counts(self) -> None:
-        self.summary.set_counts(self._statuses.values(), self._status_filter or ())
+        self.summary.set_counts(self._counts, self._status_filter or ())
         self._update_title()
 
     def _update_title(self) -> None:
-        counts = Counter(self._statuses.values())
+        counts = self._counts
         running = counts[1] + counts[6]
         failed = counts[3] + counts[5] + counts[7]
         title = f"jobwatch — {running} running, {failed} failed"
@@ -716,7 +745,9 @@ class MainScreen(Screen):
         else:
             self.table.remove(list(drop))
             for wid in drop:
-                self._statuses.pop(wid, None)
+                code = self._statuses.pop(wid, None)
+                if code is not None:
+                    self._uncount(code)
             self._update_counts()
             self._show_detail(self.table.cursor_key)
             self.notify(f"Stopped tracking {', '.join(ids)}.", timeout=3, markup=False)

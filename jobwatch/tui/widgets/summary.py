@@ -7,7 +7,7 @@ symbol still tells the statuses apart without colour, and a chip's tooltip names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -65,7 +65,10 @@ class SummaryBar(HorizontalScroll):
     def compose(self):
         yield Static("", classes="summary-total")
 
-    def set_counts(self, codes: Iterable[int], active: Iterable[int] | None = None) -> None:
+    def set_counts(
+        self, codes: Iterable[int] | Mapping[int, int], active: Iterable[int] | None = None
+    ) -> None:
+        """The status code of every job, or already counted ({code: jobs}, e.g. a Counter)."""
         self.counts = Counter(codes)
         self.active = frozenset(active or ())
         self._render_chips()
