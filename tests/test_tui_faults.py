@@ -49,6 +49,8 @@ async def test_fault_is_named_data_kept_stale_then_recovers(fault, sim, history,
         table = table_of(app)
         header = screen_of(app).header
         await wait_for(pilot, lambda: len(table) == 12, what="12 rows")
+        # the rows show before the history write; "updated" comes once the tick is stored
+        await wait_for(pilot, lambda: header.text.startswith("updated"), what="first poll stored")
         before = {
             wid: history.transitions(sim.workspace_id, wid) for wid in ("role-create-0a1b2c3d",)
         }
