@@ -348,8 +348,9 @@ class Poller:
                 await self._wake.wait()
             self._wake.clear()
             if self.emit_before_write:
-                async for events in self._tick_emitting_first():
-                    yield events
+                async with contextlib.aclosing(self._tick_emitting_first()) as tick:
+                    async for events in tick:
+                        yield events
             else:
                 yield await self.poll_once()
             if self.stopped:
@@ -365,19 +366,23 @@ class Poller:
 
     async def _tick_emitting_first(self) -> AsyncIterator[list[Event]]:
         """One tick as two batches: the changes at once, then [HistoryFailed?, PollCompleted]
-        once the history has them (a first write of 100k jobs takes ~0.7 s)."""
+        once the history has them (a first write of 100k jobs takes ~0.7 s).
+
+        The write starts when the consumer asks for the next batch, so a consumer that first shows
+        the changes (the dashboard) does not share the GIL with the write while it repaints.
+        """
         events, batch = await self._poll()
         if batch is None:  # a failed poll: nothing to store
             await self._persist(events, None)
             yield events
             return
         completed = events.pop()
-        saving = asyncio.ensure_future(self._persist([*events, completed], batch))
         try:
             if events:
                 yield events
         finally:
-            failed = await saving  # the next fetch never starts before this write ended
+            # also when the consumer stops here: the tick's changes are stored before the next fetch
+            failed = await self._persist([*events, completed], batch)
         yield [completed] if failed is None else [failed, completed]
 
     async def _sleep(self, delay: float) -> None:

@@ -195,6 +195,31 @@ async def test_emit_before_write_hands_out_changes_first_and_poll_completed_once
     await ticks.aclose()
 
 
+async def test_emit_before_write_starts_the_write_only_when_asked_for_more():
+    hist = Recorder()
+    p = Poller(
+        Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None, emit_before_write=True
+    )
+    ticks = p.run()
+    assert kinds(await ticks.__anext__()) == [JobAppeared]
+    await asyncio.sleep(0.05)
+    assert hist.calls == []  # the dashboard repaints meanwhile; the write would share the GIL
+    assert kinds(await ticks.__anext__()) == [PollCompleted]
+    assert len(hist.calls) == 1
+    await ticks.aclose()
+
+
+async def test_emit_before_write_stores_the_tick_when_the_consumer_stops_after_its_changes():
+    hist = Recorder()
+    p = Poller(
+        Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None, emit_before_write=True
+    )
+    ticks = p.run()
+    assert kinds(await ticks.__anext__()) == [JobAppeared]
+    await ticks.aclose()
+    assert [[j.workflow_id for j in c[1]] for c in hist.calls] == [["a"]]
+
+
 async def test_emit_before_write_reports_a_failed_write_before_poll_completed():
     hist = GatedRecorder(fail=True)
     hist.gate.set()

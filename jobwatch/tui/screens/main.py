@@ -60,6 +60,8 @@ _BULK_LOOKUP = 32
 #: after the first rows and after a tick this large, the cycle collector stops re-scanning what
 #: is in memory (gc.freeze): its full collections paused keys and polls by 30-100 ms
 _FREEZE_AFTER = 10_000
+#: the longest a tick's history write waits for its rows to be shown (e.g. another screen is on top)
+_SHOWN_TIMEOUT = 1.0
 #: more terminal transitions than this in one tick become one summary notification
 _MAX_NOTIFICATIONS = 3
 
@@ -81,6 +83,8 @@ class Session:
     history_warned: bool = False
     #: the detail pane's job changed in this tick: re-read its history once the tick is stored
     detail_stale: bool = False
+    #: set once the screen has shown the rows of the latest tick (the worker then lets it be stored)
+    shown: asyncio.Event | None = None
 
 
 class MainScreen(Screen):
@@ -254,8 +258,14 @@ class MainScreen(Screen):
             name_task = asyncio.create_task(self._fetch_name(client, gen))
             async for events in poller.run():
                 rows = self._rows_for(session, events)
+                shown = session.shown = asyncio.Event() if rows else None
                 self.post_message(JobsChanged(gen, events, rows))
                 self.post_message(PollStatus(gen, self._health_after(session, events)))
+                if shown is not None:
+                    # The poller writes the history once asked for more: after the rows are on
+                    # screen, so that the write does not hold the GIL during the repaint.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(shown.wait(), _SHOWN_TIMEOUT)
         except JobwatchError as error:
             self.post_message(PollStatus(gen, Health("stopped", error=error)))
         finally:
@@ -394,6 +404,8 @@ class MainScreen(Screen):
         if session is None:
             return
         if message.rows:
+            if session.shown is not None:
+                self.call_after_refresh(session.shown.set)
             with self.app.batch_update():
                 self.table.upsert(message.rows)
             self._set_statuses(message.rows)
