@@ -644,6 +644,17 @@ def startup_seconds() -> float:
     return worst
 
 
+def connection_spec(sim, base_url: str, tmp: str) -> dict:
+    """What a measuring subprocess needs to reach the simulator and keep its files in `tmp`."""
+    return {
+        "base_url": base_url,
+        "workspace_id": sim.workspace_id,
+        "organization_id": sim.organization_id,
+        "data_dir": tmp,
+        "config_path": os.path.join(tmp, "config.toml"),
+    }
+
+
 def run_bench(
     sizes: list[int],
     *,
@@ -671,11 +682,7 @@ def run_bench(
                     "polls": polls,
                     "presses": presses,
                     "naive_reps": naive or naive_reps(size),
-                    "base_url": base_url,
-                    "workspace_id": sim.workspace_id,
-                    "organization_id": sim.organization_id,
-                    "data_dir": tmp,
-                    "config_path": os.path.join(tmp, "config.toml"),
+                    **connection_spec(sim, base_url, tmp),
                 }
                 result = run_size(spec, sim, log)
             finally:
@@ -703,11 +710,7 @@ def run_bench(
                 "size": IDLE_JOBS,
                 "job_ids": ids,
                 "idle_seconds": idle_seconds,
-                "base_url": base_url,
-                "workspace_id": sim.workspace_id,
-                "organization_id": sim.organization_id,
-                "data_dir": tmp,
-                "config_path": os.path.join(tmp, "config.toml"),
+                **connection_spec(sim, base_url, tmp),
             }
             result = run_size(spec, sim, log)
         finally:
