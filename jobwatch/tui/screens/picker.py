@@ -64,14 +64,14 @@ def workspace_matches(name: str, ws: WorkspaceConfig, query: str) -> bool:
     return all(word in haystack for word in query.lower().split())
 
 
-class WorkspacePicker(ModalScreen[str | None]):
-    """Choose one of the configured workspaces; dismisses with its name, or None when cancelled."""
+class DialogScreen(ModalScreen[str | None]):
+    """A centred, bordered box over the dashboard: the look the picker and the add form share."""
 
     DEFAULT_CSS = """
-    WorkspacePicker {
+    DialogScreen {
         align: center middle;
     }
-    WorkspacePicker > #picker {
+    DialogScreen > .dialog {
         width: 84;
         max-width: 100%;
         height: auto;
@@ -81,6 +81,13 @@ class WorkspacePicker(ModalScreen[str | None]):
         background: $surface;
         padding: 0 1;
     }
+    """
+
+
+class WorkspacePicker(DialogScreen):
+    """Choose one of the configured workspaces; dismisses with its name, or None when cancelled."""
+
+    DEFAULT_CSS = """
     WorkspacePicker #picker-filter {
         margin-bottom: 1;
     }
@@ -124,7 +131,7 @@ class WorkspacePicker(ModalScreen[str | None]):
         self._shown: list[str] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker") as box:
+        with Vertical(id="picker", classes="dialog") as box:
             box.border_title = "Workspaces"
             yield Input(
                 placeholder="type or / to filter by name, ID or URL",
@@ -265,23 +272,10 @@ class WorkspacePicker(ModalScreen[str | None]):
         self._focus_list()
 
 
-class AddWorkspaceScreen(ModalScreen[str | None]):
+class AddWorkspaceScreen(DialogScreen):
     """A form that adds a workspace to the config and saves it; dismisses with the new name or None."""
 
     DEFAULT_CSS = """
-    AddWorkspaceScreen {
-        align: center middle;
-    }
-    AddWorkspaceScreen > #add {
-        width: 84;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
-    }
     AddWorkspaceScreen .add-row {
         height: 1;
         margin-top: 1;
@@ -337,7 +331,7 @@ class AddWorkspaceScreen(ModalScreen[str | None]):
         self.config = config
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="add") as box:
+        with Vertical(id="add", classes="dialog") as box:
             box.border_title = "Add a workspace"
             yield from self._field("name", "Name", Input(placeholder="e.g. acme-prod"))
             yield from self._field("workspace-id", "Workspace ID", Input(placeholder="UUID"))
