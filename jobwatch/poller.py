@@ -114,6 +114,8 @@ class Poller:
         self._unsaved: list[tuple[float, list[Job]]] = []
         # the request whose answer self.jobs reflects; None after the tracked set changed
         self._diffed: tuple[str, ...] | bool | None = None
+        # the list of jobs self.jobs was last compared with
+        self._diffed_jobs: list[Job] | None = None
         self._wake = asyncio.Event()
 
     # -- what to ask for -------------------------------------------------------------
@@ -200,6 +202,7 @@ class Poller:
         started = time.perf_counter()
         requested = self.pending_ids()
         unchanged = False
+        fresh: list[Job] | None = None
         try:
             if requested is not None and not requested:
                 jobs: list[Job] = []
@@ -208,6 +211,8 @@ class Poller:
                 result = await self.client.fetch_jobs(requested)
                 jobs, nbytes = result.jobs, result.nbytes
                 unchanged = getattr(result, "unchanged", False)
+                if getattr(result, "previous", None) is self._diffed_jobs is not None:
+                    fresh = result.fresh
         except ApiError as error:
             return self._failed(error), None
         now = self.clock()
@@ -221,12 +226,15 @@ class Poller:
             # The same bytes as last time: nothing to parse or compare, only absences to count.
             changed = self._count_missing(jobs, requested, now, events, self.jobs, [])
         else:
-            if len(jobs) > DIFF_IN_THREAD_JOBS:
-                # ~25 ms at 100k jobs: in a thread, the dashboard's event loop keeps running
-                changed = await asyncio.to_thread(self._diff, jobs, requested, now, events)
+            # Every job outside `fresh` equals one of the list self.jobs was last compared with.
+            compare = fresh if fresh is not None and self._diffed == key else jobs
+            if len(compare) > DIFF_IN_THREAD_JOBS:
+                # ~25 ms for 100k jobs: in a thread, the dashboard's event loop keeps running
+                changed = await asyncio.to_thread(self._diff, jobs, requested, now, events, compare)
             else:
-                changed = self._diff(jobs, requested, now, events)
+                changed = self._diff(jobs, requested, now, events, compare)
         self._diffed = key
+        self._diffed_jobs = jobs
         self.last_success = now
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
@@ -264,13 +272,19 @@ class Poller:
             unsaved.pop(0)
 
     def _diff(
-        self, jobs: list[Job], requested: list[str] | None, now: float, events: list[Event]
+        self,
+        jobs: list[Job],
+        requested: list[str] | None,
+        now: float,
+        events: list[Event],
+        compare: list[Job] | None = None,
     ) -> list[Job]:
+        """Compare `compare` (default: all of `jobs`) with self.jobs; count absences from `jobs`."""
         known = self.jobs
         changed: list[Job] = []
         emit = events.append
         get = known.get
-        for job in jobs:
+        for job in jobs if compare is None else compare:
             prev = get(job.workflow_id)
             if prev == job:
                 continue  # one C-level comparison of the whole job: most jobs did not change

@@ -7,6 +7,7 @@ import base64
 import email.utils
 import json
 import logging
+import random
 import shlex
 import socket
 import sys
@@ -38,6 +39,7 @@ from jobwatch.errors import (
     Unauthorized,
     UsageError,
 )
+from jobwatch.models import Job, Status, parse_jobs
 
 WS = "11111111-2222-3333-4444-555555555555"
 ORG = "99999999-8888-7777-6666-555555555555"
@@ -813,3 +815,89 @@ def test_jwt_expiry_parsing():
     assert api._jwt_expiry("opaque") is None
     assert api._jwt_expiry("a.!!!.c") is None
     assert api._jwt_expiry("a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c") is None
+
+
+# -- reuse of the previous answer's jobs, item by item ------------------------------------
+
+
+def serve_bodies(state: dict):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=json.dumps(state["jobs"]).encode())
+
+    return handler
+
+
+async def test_identical_items_are_reused_and_changed_ones_decoded():
+    state = {"jobs": [job(f"wf-{i}") for i in range(6)]}
+    async with make_client(serve_bodies(state)) as client:
+        first = await client.fetch_jobs(None)
+        assert first.fresh is None  # nothing to reuse yet
+        state["jobs"][2] = job("wf-2", 3, "FAILED")
+        second = await client.fetch_jobs(None)
+    assert [j.status.code for j in second.jobs] == [1, 1, 3, 1, 1, 1]
+    assert [j is f for j, f in zip(second.jobs, first.jobs, strict=True)] == [
+        True, True, False, True, True, True,
+    ]  # fmt: skip
+    assert second.fresh == [Job("wf-2", Status(3, "FAILED"), "run-1")]
+    assert second.previous is first.jobs
+    assert not second.unchanged
+
+
+async def test_a_shifted_list_is_parsed_whole_and_correct():
+    state = {"jobs": [job(f"wf-{i}") for i in range(6)]}
+    async with make_client(serve_bodies(state)) as client:
+        await client.fetch_jobs(None)
+        state["jobs"].insert(0, job("wf-new", 2, "COMPLETED"))
+        shifted = await client.fetch_jobs(None)
+        assert [j.workflow_id for j in shifted.jobs] == ["wf-new", *(f"wf-{i}" for i in range(6))]
+        assert shifted.fresh is None
+        state["jobs"].pop()  # same length again, every item moved by one: still exact
+        state["jobs"][1:] = [job(f"wf-{i}") for i in range(1, 7)]
+        again = await client.fetch_jobs(None)
+    assert [j.workflow_id for j in again.jobs] == ["wf-new", *(f"wf-{i}" for i in range(1, 7))]
+    assert [j.status.code for j in again.jobs] == [2, 1, 1, 1, 1, 1, 1]
+
+
+async def test_a_malformed_changed_item_is_still_a_bad_response():
+    state = {"jobs": [job(f"wf-{i}") for i in range(4)]}
+    async with make_client(serve_bodies(state)) as client:
+        await client.fetch_jobs(None)
+        state["jobs"][1] = {"workflowId": "wf-1", "status": {"code": "one"}}
+        with pytest.raises(BadResponse, match=r"job 'wf-1': status.code is a str"):
+            await client.fetch_jobs(None)
+        state["jobs"][1] = {"workflowId": "wf-1", "status": {"code": 2, "name": None}}
+        lenient = await client.fetch_jobs(None)  # null name: allowed, via the strict parser
+    assert lenient.jobs[1] == Job("wf-1", Status(2, ""), "")
+
+
+async def test_a_changed_item_that_duplicates_another_keeps_the_last_entry():
+    state = {"jobs": [job(f"wf-{i}") for i in range(4)]}
+    async with make_client(serve_bodies(state)) as client:
+        await client.fetch_jobs(None)
+        state["jobs"][3] = job("wf-0", 3, "FAILED")
+        dup = await client.fetch_jobs(None)
+        assert [j.workflow_id for j in dup.jobs] == ["wf-0", "wf-1", "wf-2"]
+        assert dup.jobs[0].status.code == 3
+        assert dup.fresh is None  # the caller must compare every job
+        state["jobs"][3] = job("wf-3")
+        state["jobs"][1] = job("wf-1", 2, "COMPLETED")
+        fixed = await client.fetch_jobs(None)
+    assert [(j.workflow_id, j.status.code) for j in fixed.jobs] == [
+        ("wf-0", 1), ("wf-1", 2), ("wf-2", 1), ("wf-3", 1),
+    ]  # fmt: skip
+    assert fixed.fresh is None  # the previous answer had a duplicate: its jobs were not all shown
+
+
+async def test_reused_parse_matches_a_full_parse():
+    rng = random.Random(7)
+    jobs = [job(f"wf-{i}", rng.randrange(8), "X", f"r{i}") for i in range(300)]
+    state = {"jobs": jobs}
+    async with make_client(serve_bodies(state)) as client:
+        for _ in range(20):
+            for i in rng.sample(range(300), rng.choice([1, 5, 50, 200])):
+                jobs[i] = job(f"wf-{rng.randrange(300)}", rng.randrange(8), "Y", f"r{rng.random()}")
+            result = await client.fetch_jobs(None)
+            expected = list(
+                {j.workflow_id: j for j in parse_jobs(json.dumps(jobs).encode())}.values()
+            )
+            assert result.jobs == expected

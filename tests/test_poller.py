@@ -243,3 +243,34 @@ async def test_default_run_hands_out_a_tick_only_once_stored():
     assert kinds(await asyncio.wait_for(pending, 5)) == [JobAppeared, PollCompleted]
     assert len(hist.calls) == 1
     await ticks.aclose()
+
+
+@dataclass
+class ReusingResult:
+    jobs: list[Job]
+    nbytes: int = 10
+    fresh: list[Job] | None = None
+    previous: list[Job] | None = None
+
+
+async def test_only_fresh_jobs_are_compared_when_the_rest_is_the_list_last_diffed():
+    first = [Job("a", Status(1, "RUNNING")), Job("b", Status(1, "RUNNING"))]
+    b_done = Job("b", Status(2, "COMPLETED"))
+    answers = [
+        ReusingResult(first),
+        ReusingResult([first[0], b_done], fresh=[b_done], previous=first),
+        # claims nothing is fresh, but against a list this poller never compared: all compared
+        ReusingResult([Job("a", Status(3, "FAILED")), b_done], fresh=[], previous=[]),
+    ]
+
+    class Source:
+        async def fetch_jobs(self, job_ids):
+            return answers.pop(0)
+
+    poller = Poller(Source(), "ws", log=None)
+    await poller.poll_once()
+    events = await poller.poll_once()
+    assert [(type(e).__name__, e.job.workflow_id) for e in events[:-1]] == [("StatusChanged", "b")]
+    assert poller.jobs["b"] is b_done
+    events = await poller.poll_once()
+    assert [(type(e).__name__, e.job.workflow_id) for e in events[:-1]] == [("StatusChanged", "a")]
