@@ -203,18 +203,25 @@ def message_hook(probe: Probe):
     return hook
 
 
-def make_app(spec: dict, probe: Probe, history, *, job_ids=None, interval=None):
-    from jobwatch.api import SharelyClient
-    from jobwatch.config import Config, WorkspaceConfig
-    from jobwatch.tui.app import JobwatchApp
+def bench_workspace(spec: dict):
+    """The simulator's workspace as the config entry every measurement connects through."""
+    from jobwatch.config import WorkspaceConfig
 
-    ws = WorkspaceConfig(
+    return WorkspaceConfig(
         name="bench",
         workspace_id=spec["workspace_id"],
         organization_id=spec["organization_id"],
         base_url=spec["base_url"],
         token_env=TOKEN_ENV,
     )
+
+
+def make_app(spec: dict, probe: Probe, history, *, job_ids=None, interval=None):
+    from jobwatch.api import SharelyClient
+    from jobwatch.config import Config
+    from jobwatch.tui.app import JobwatchApp
+
+    ws = bench_workspace(spec)
     config = Config(
         path=Path(spec["config_path"]), workspaces={"bench": ws}, default="bench", bell=False
     )
@@ -375,7 +382,6 @@ async def measure_naive(control: Control, spec: dict, history, reps: int) -> flo
     from textual.widgets import DataTable
 
     from jobwatch.api import SharelyClient
-    from jobwatch.config import WorkspaceConfig
     from jobwatch.formatting import format_clock, shorten_run_id, status_text
     from jobwatch.poller import Poller
 
@@ -391,13 +397,7 @@ async def measure_naive(control: Control, spec: dict, history, reps: int) -> flo
             table.add_columns("workflowId", "status", "runId", "first seen", "last change")
             table.focus()
 
-    ws = WorkspaceConfig(
-        name="bench",
-        workspace_id=spec["workspace_id"],
-        organization_id=spec["organization_id"],
-        base_url=spec["base_url"],
-        token_env=TOKEN_ENV,
-    )
+    ws = bench_workspace(spec)
     client = SharelyClient(
         ws.connection(),
         ws.credentials(),
