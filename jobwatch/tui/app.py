@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
@@ -17,6 +18,7 @@ from textual.screen import Screen
 
 from jobwatch.config import Config, WorkspaceConfig, load_config, save_config
 from jobwatch.errors import JobwatchError
+from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.screens.main import MainScreen
 
 DEFAULT_THEME = "jobwatch-dark"
@@ -62,6 +64,7 @@ class JobwatchApp(App[int]):
         self._warned: set[str] = set()
         self._load_themes()
         self._saved_theme = self.theme
+        self.idle_gc = IdleCollector()
 
     def _load_themes(self) -> None:
         try:
@@ -86,6 +89,16 @@ class JobwatchApp(App[int]):
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.idle_gc.start()
+        self.set_interval(0.5, self.idle_gc.tick, name="idle-gc")
+
+    def on_unmount(self) -> None:
+        self.idle_gc.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.idle_gc.input_seen()
+        await super().on_event(event)
 
     def _theme_changed(self, theme) -> None:
         """Remember the chosen theme in the config file (not in demo mode), for the next start."""

@@ -1,0 +1,99 @@
+"""Full garbage collections at quiet moments, not in the middle of a key press.
+
+With 100k jobs loaded, one full (generation 2) collection stops the dashboard for 15-100 ms, and
+CPython starts one whenever enough objects survived younger collections: while keys are pressed
+and polls land, that was several times a second. The collector turns automatic full collections
+off while the dashboard runs and does the same collections itself once no key or mouse input came
+for `quiet` seconds. Young generations are collected by CPython as usual. If input never pauses,
+a full collection still runs once `force_after` young collections piled up, so memory stays bounded.
+
+After each full collection the survivors are frozen (gc.freeze), so the next one only walks what
+was allocated since. Frozen objects that later become cyclic garbage would never be freed: at a
+quiet moment at most every `reclaim_every` seconds, everything is unfrozen and collected once.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+#: CPython's own trigger: a full collection after this many generation-1 collections
+DEFAULT_THRESHOLD2 = 10
+#: effectively "never" for CPython's automatic full collection
+_OFF = 1 << 30
+
+
+class IdleCollector:
+    def __init__(
+        self,
+        *,
+        quiet: float = 1.0,
+        force_after: int = 100,
+        reclaim_every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        gc_module=gc,
+    ) -> None:
+        self.quiet = quiet
+        self.force_after = force_after
+        self.clock = clock
+        self._gc = gc_module
+        self._saved: tuple[int, ...] | None = None
+        self._threshold2 = DEFAULT_THRESHOLD2
+        self.reclaim_every = reclaim_every
+        self._last_input = clock()
+        self._last_reclaim = clock()
+        self.collections = 0
+        self.reclaims = 0
+
+    @property
+    def active(self) -> bool:
+        return self._saved is not None
+
+    def start(self) -> None:
+        """Take full collections over from CPython (until `stop`)."""
+        if self._saved is not None:
+            return
+        self._saved = self._gc.get_threshold()
+        gen0, gen1, gen2 = self._saved
+        self._threshold2 = gen2 or DEFAULT_THRESHOLD2
+        self._gc.set_threshold(gen0, gen1, _OFF)
+
+    def stop(self) -> None:
+        """Give full collections back to CPython with its previous thresholds (and what was frozen)."""
+        if self._saved is None:
+            return
+        self._gc.unfreeze()
+        self._gc.set_threshold(*self._saved)
+        self._saved = None
+
+    def input_seen(self) -> None:
+        self._last_input = self.clock()
+
+    def _quiet(self, now: float) -> bool:
+        return now - self._last_input >= self.quiet
+
+    def due(self) -> bool:
+        """True when CPython would have started a full collection by now and now is a good time."""
+        if self._saved is None or not self._gc.isenabled():
+            return False
+        pending = self._gc.get_count()[2]  # generation-1 collections since the last full one
+        if pending < self._threshold2:
+            return False
+        return pending >= self.force_after or self._quiet(self.clock())
+
+    def tick(self) -> bool:
+        """Run the full collection (or the reclaim) if it is due; called every fraction of a second."""
+        if self._saved is None or not self._gc.isenabled():
+            return False
+        now = self.clock()
+        if now - self._last_reclaim >= self.reclaim_every and self._quiet(now):
+            self._last_reclaim = now
+            self._gc.unfreeze()
+            self.reclaims += 1
+        elif not self.due():
+            return False
+        self._gc.collect()
+        self._gc.freeze()
+        self.collections += 1
+        return True
