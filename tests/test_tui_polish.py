@@ -14,7 +14,6 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, OptionList, Static
-from textual.widgets._footer import FooterKey
 
 from jobwatch import cli
 from jobwatch.config import Config, WorkspaceConfig, load_config, save_config
@@ -29,6 +28,7 @@ from jobwatch.tui.screens.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.widgets.detail import render_detail
 from jobwatch.tui.widgets.header import ConnectionHeader
 from jobwatch.tui.widgets.job_table import JobRow, JobTable
+from jobwatch.tui.widgets.key_bar import KeyBar
 from jobwatch.tui.widgets.summary import SummaryBar
 
 NOW = 1_700_000_000.0
@@ -62,13 +62,44 @@ async def test_footer_keys_fit_beside_the_palette_key(tmp_path, size) -> None:
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.main_screen
-        keys = [k for k in screen.query(FooterKey) if not k.has_class("-command-palette")]
-        (palette,) = [k for k in screen.query(FooterKey) if k.has_class("-command-palette")]
-        assert {k.key for k in keys} >= {"c", "y", "slash", "plus", "w", "question_mark", "q"}
-        assert max(k.region.right for k in keys) < palette.region.x
+        bar = screen.query_one(KeyBar)
+        drawn = bar._spans
+        keys = [(start, end, item) for start, end, item in drawn if item is not bar.palette]
+        (palette,) = [(start, end) for start, end, item in drawn if item is bar.palette]
+        assert {item.key for _, _, item in keys} >= {
+            "c",
+            "y",
+            "slash",
+            "plus",
+            "w",
+            "question_mark",
+            "q",
+        }
+        assert max(end for _, end, _ in keys) < palette[0] and palette[1] == size[0]
+        line = bar.render().plain
+        assert line.startswith("c Copy runId y Support / Filter") and line.endswith("▏^p palette ")
         # What the footer leaves out is still in the help.
         helped = {key for key, _ in app.key_help()}
         assert {"s", "p", "r", "t", "del", "1-7", "enter / tab"} <= helped
+
+
+async def test_key_bar_follows_the_focus_and_presses_a_clicked_key(tmp_path) -> None:
+    app = idle_app(tmp_path / "config.toml")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        bar = app.main_screen.query_one(KeyBar)
+        await pilot.press("slash")
+        await pilot.pause()
+        keys = {item.key for item in bar.items}
+        assert "slash" in keys and "c" not in keys  # typing "c" goes to the filter box
+        assert "Copy runId" not in bar.render().plain
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "c" in {item.key for item in bar.items}
+        (start,) = [s for s, _, item in bar._spans if item.key == "question_mark"]
+        await pilot.click(KeyBar, offset=(start, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
 
 
 class BarApp(App[None]):

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from jobwatch.config import WorkspaceConfig, parse_job_ids
@@ -52,6 +52,7 @@ from jobwatch.tui.support import SupportFacts, support_snippet
 from jobwatch.tui.widgets.detail import DetailPane
 from jobwatch.tui.widgets.header import ConnectionHeader, health_text
 from jobwatch.tui.widgets.job_table import JobRow, JobTable
+from jobwatch.tui.widgets.key_bar import KeyBar
 from jobwatch.tui.widgets.summary import SummaryBar
 from jobwatch.tui.widgets.track_input import MultiPasteInput, TrackInput
 
@@ -170,7 +171,7 @@ class MainScreen(Screen):
             placeholder="filter by text — enter to keep, esc to clear", id="filter"
         )
         yield TrackInput(id="track")
-        yield Footer(compact=True)
+        yield KeyBar(id="keys")
 
     @property
     def table(self) -> JobTable:

@@ -1,0 +1,141 @@
+"""The key bar: one line at the bottom naming the keys that work now, drawn by one widget.
+
+Textual's Footer mounts a widget per key and rebuilds them all whenever the focus moves (`/` and
+`esc` do that): at 100k jobs that rebuild, its layout and the garbage it leaves behind cost a
+noticeable part of a key press. This bar keeps the same look but only repaints its one line, and
+only when what it shows changed. A click on a key presses it; hovering shows the key's tooltip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+SEPARATOR = "▏"
+DIM = Style(dim=True)
+
+
+@dataclass(frozen=True)
+class KeyItem:
+    key: str
+    display: str
+    description: str
+    enabled: bool
+    tooltip: str
+
+
+class KeyBar(Widget, can_focus=False):
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--separator"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .keybar--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .keybar--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .keybar--separator { color: $foreground 20%; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: tuple[KeyItem, ...] = ()
+        self.palette: KeyItem | None = None
+        #: (first cell, end cell, item) of each key drawn in the last render
+        self._spans: list[tuple[int, int, KeyItem]] = []
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        items: list[KeyItem] = []
+        palette: KeyItem | None = None
+        seen_actions: set[str] = set()
+        app = self.app
+        for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items():
+            item = KeyItem(
+                key,
+                app.get_key_display(binding),
+                binding.description,
+                enabled,
+                tooltip or binding.tooltip or binding.description,
+            )
+            if key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
+                palette = item
+            elif binding.show and binding.action not in seen_actions:
+                seen_actions.add(binding.action)
+                items.append(item)
+        if tuple(items) != self.items or palette != self.palette:
+            self.items = tuple(items)
+            self.palette = palette
+            self.refresh()
+
+    def render(self) -> Text:
+        width = self.size.width
+        key_style = self.get_component_rich_style("keybar--key")
+        description_style = self.get_component_rich_style("keybar--description")
+        separator_style = self.get_component_rich_style("keybar--separator")
+        right = Text()
+        if self.palette is not None:
+            right.append(SEPARATOR, separator_style)
+            right.append(self.palette.display, key_style)
+            right.append(f" {self.palette.description}", description_style)
+            right.append(" ")
+        room = width - right.cell_len if right.cell_len < width else width
+        text = Text(no_wrap=True, overflow="crop")
+        spans: list[tuple[int, int, KeyItem]] = []
+        for item in self.items:
+            cells = cell_len(item.display) + 1 + cell_len(item.description)
+            start = text.cell_len
+            if start + cells > room:
+                break
+            dim = Style() if item.enabled else DIM
+            text.append(item.display, key_style + dim)
+            text.append(f" {item.description}", description_style + dim)
+            spans.append((start, start + cells, item))
+            if text.cell_len < room:
+                text.append(" ")
+        if right and right.cell_len < width:
+            text.append(" " * (width - text.cell_len - right.cell_len))
+            spans.append((text.cell_len + 1, width, self.palette))
+            text.append_text(right)
+        self._spans = spans
+        return text
+
+    def item_at(self, x: int) -> KeyItem | None:
+        for start, end, item in self._spans:
+            if start <= x < end:
+                return item
+        return None
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        item = self.item_at(event.x)
+        self.tooltip = item.tooltip if item is not None else None
+
+    def on_click(self, event: events.Click) -> None:
+        item = self.item_at(event.x)
+        if item is None:
+            return
+        event.stop()
+        if item.enabled:
+            self.app.simulate_key(item.key)
+        else:
+            self.app.bell()
