@@ -85,7 +85,7 @@ class DetailPane(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     DetailPane { padding: 0 1; border-left: tall $panel-lighten-1; }
     DetailPane:focus { border-left: tall $accent; }
-    DetailPane > #detail-body { width: 1fr; }
+    DetailPane > #detail-body { width: 1fr; min-height: 100%; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -120,9 +120,11 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.plain = text.plain
         body = self.query_one("#detail-body", Static)
         body.update(text, layout=False)
-        # A text that wraps to as many lines as the last one keeps the body's size: no layout.
+        # The body is at least as tall as the pane: a text that still fits the pane (or wraps to
+        # as many lines as the last one) keeps the body's size, and only the body is repainted.
         width, height = body.content_region.width, body.content_region.height
-        if not width or body.get_content_height(self.size, self.size, width) != height:
+        lines = body.get_content_height(self.size, self.size, width) if width else 0
+        if not width or max(lines, self.scrollable_content_region.height) != height:
             body.refresh(layout=True)
 
     def tick(self, now: float) -> None:
