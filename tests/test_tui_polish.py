@@ -107,6 +107,24 @@ class BarApp(App[None]):
         yield SummaryBar()
 
 
+async def test_summary_chip_grows_when_its_count_gains_a_digit() -> None:
+    app = BarApp()
+    async with app.run_test(size=(120, 5)) as pilot:
+        bar = app.query_one(SummaryBar)
+        bar.set_counts({1: 9, 4: 1})
+        await pilot.pause()
+        (running,) = [chip for chip in bar.query("StatusChip") if chip.code == 1]
+        width = running.region.width
+        bar.set_counts({1: 8, 4: 2})  # same widths: repainted in place
+        await pilot.pause()
+        assert running.region.width == width
+        assert str(running.render()).endswith("RUNNING 8")
+        bar.set_counts({1: 10, 4: 2})
+        await pilot.pause()
+        assert running.region.width == width + 1
+        assert str(running.render()).endswith("RUNNING 10")
+
+
 async def test_summary_bar_shrinks_to_symbols_when_names_do_not_fit() -> None:
     codes = [1, 1, 2, 3, 4, 5, 6, 7, 0]
     app = BarApp()

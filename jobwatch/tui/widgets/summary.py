@@ -121,7 +121,7 @@ class SummaryBar(HorizontalScroll):
             chips = {code: StatusChip(code) for code in codes}
             self.mount_all(chips.values(), before=self.query_one(".summary-total"))
         total = self.query_one(".summary-total", Static)
-        total.update(self._total_text())
+        _update(total, Text(self._total_text()))
         for code in codes:
             chip = chips[code]
             label = Text()
@@ -134,5 +134,12 @@ class SummaryBar(HorizontalScroll):
                     f"{status_symbol(code)} {status_name(code)}", style=style_for(styles, code)
                 )
                 label.append(f" {self.counts.get(code, 0)}")
-            chip.update(label)
+            _update(chip, label)
             chip.set_class(code in self.active, "-active")
+
+
+def _update(widget: Static, label: Text) -> None:
+    """Show `label`; lay the bar out again only if the widget's width changes (a count grew a digit)."""
+    previous = widget.content
+    same_width = isinstance(previous, Text) and previous.cell_len == label.cell_len
+    widget.update(label, layout=not same_width)
