@@ -232,6 +232,39 @@ async def test_status_and_text_filters(sim, history, tmp_path):
         assert app.focused is table
 
 
+async def test_filter_prompt_covers_the_key_bar_and_a_kept_filter_shows_in_the_summary(
+    sim, history, tmp_path
+):
+    from textual.widgets import Input
+
+    from jobwatch.tui.widgets.key_bar import KeyBar
+
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) == 12)
+        table_region, detail_region = table.region, screen.detail.region
+        await pilot.press("slash", *"taxonomy")
+        await pilot.pause()
+        prompt = screen.query_one("#filter", Input)
+        assert prompt.region.y == screen.query_one(KeyBar).region.y == SIZE[1] - 1
+        assert app.get_widget_at(5, SIZE[1] - 1)[0] is prompt  # drawn over the key bar
+        # Nothing else moved or changed size: the prompt only covers the key bar's line.
+        assert (table.region, screen.detail.region) == (table_region, detail_region)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is table and not prompt.display
+        assert table.visible_count == 2
+        assert screen.summary.summary_text().endswith("· 12 jobs · /taxonomy")
+        await pilot.press("slash")
+        assert prompt.display and prompt.value == "taxonomy"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.visible_count == 12 and app.focused is table and not prompt.display
+        assert screen.summary.summary_text().endswith("· 12 jobs")
+
+
 async def test_clicking_a_summary_chip_filters(sim, history, tmp_path):
     from jobwatch.tui.widgets.summary import StatusChip
 

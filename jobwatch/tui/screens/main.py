@@ -168,7 +168,7 @@ class MainScreen(Screen):
             yield JobTable(now=self.clock, id="jobs")
             yield DetailPane(id="detail")
         yield MultiPasteInput(
-            placeholder="filter by text — enter to keep, esc to clear", id="filter"
+            placeholder="filter by text — enter to keep, esc to clear", id="filter", compact=True
         )
         yield TrackInput(id="track")
         yield KeyBar(id="keys")
@@ -647,22 +647,26 @@ class MainScreen(Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value:
-            event.input.remove_class("-shown")
         self.table.focus()
+
+    @on(Input.Blurred, "#filter")
+    def _filter_left(self, event: Input.Blurred) -> None:
+        """The prompt goes; a kept filter stays visible in the summary bar (`/` edits it)."""
+        event.input.remove_class("-shown")
+        self.summary.set_text_filter(event.value)
+
+    @on(Input.Blurred, "#track")
+    def _track_left(self, event: Input.Blurred) -> None:
+        event.input.value = ""
+        event.input.remove_class("-shown")
 
     def action_close_input(self) -> None:
         focused = self.focused
         if isinstance(focused, Input) and focused.id == "filter":
             focused.value = ""
             self.table.set_text_filter("")
-            focused.remove_class("-shown")
             self.table.focus()
-        elif isinstance(focused, TrackInput):
-            focused.value = ""
-            focused.remove_class("-shown")
-            self.table.focus()
-        elif focused is self.detail:
+        elif isinstance(focused, TrackInput) or focused is self.detail:
             self.table.focus()
 
     def action_cycle_sort(self) -> None:
@@ -706,9 +710,7 @@ class MainScreen(Screen):
 
     @on(Input.Submitted, "#track")
     def _track_submitted(self, event: Input.Submitted) -> None:
-        event.input.remove_class("-shown")
         ids = parse_job_ids(event.value)
-        event.input.value = ""
         self.table.focus()
         if ids:
             self.track(ids)

@@ -60,6 +60,7 @@ class SummaryBar(HorizontalScroll):
         super().__init__(**kwargs)
         self.counts: Counter[int] = Counter()
         self.active: frozenset[int] = frozenset()
+        self.text_filter = ""
         self.compact = False
 
     def compose(self):
@@ -72,6 +73,12 @@ class SummaryBar(HorizontalScroll):
         self.counts = Counter(codes)
         self.active = frozenset(active or ())
         self._render_chips()
+
+    def set_text_filter(self, text: str) -> None:
+        """Name the kept text filter after the total ("· 15 jobs · /glacier"); "" for none."""
+        if text != self.text_filter:
+            self.text_filter = text
+            self._render_chips()
 
     def on_mount(self) -> None:
         self._render_chips()
@@ -94,9 +101,10 @@ class SummaryBar(HorizontalScroll):
 
     def _total_text(self) -> str:
         total = sum(self.counts.values())
+        text = f"· {total} jobs" if total != 1 else "· 1 job"
         if not self.counts:
-            return "no jobs"
-        return f"· {total} jobs" if total != 1 else "· 1 job"
+            text = "no jobs"
+        return f"{text} · /{self.text_filter}" if self.text_filter else text
 
     def _fits(self, codes: list[int]) -> bool:
         width = self.scrollable_content_region.width

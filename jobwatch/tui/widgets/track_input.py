@@ -26,13 +26,9 @@ class MultiPasteInput(Input):
 class TrackInput(MultiPasteInput):
     """Input shown by `+`: workflow IDs separated by spaces, commas or newlines."""
 
-    DEFAULT_CSS = """
-    TrackInput { dock: bottom; display: none; }
-    TrackInput.-shown { display: block; }
-    """
-
     def __init__(self, **kwargs) -> None:
         super().__init__(
             placeholder="workflow IDs to track (spaces, commas or newlines) — enter to add, esc to cancel",
+            compact=True,
             **kwargs,
         )
