@@ -102,6 +102,18 @@ def test_frozen_objects_are_reclaimed_at_a_quiet_moment() -> None:
     assert not idle.tick()  # the next reclaim waits another minute
 
 
+def test_frozen_objects_are_reclaimed_even_if_input_never_pauses_for_five_periods() -> None:
+    idle, fake, clock = collector(quiet=1.0, reclaim_every=60.0)
+    for _ in range(9):
+        clock.now += 30
+        idle.input_seen()
+        assert not idle.tick()
+    clock.now += 30  # 300 s without a quiet second
+    idle.input_seen()
+    assert idle.tick()
+    assert fake.calls == ["unfreeze", "collect", "freeze"]
+
+
 def test_nothing_happens_while_gc_is_disabled_or_after_stop() -> None:
     idle, fake, clock = collector()
     fake.count[2] = 500

@@ -9,7 +9,8 @@ a full collection still runs once `force_after` young collections piled up, so m
 
 After each full collection the survivors are frozen (gc.freeze), so the next one only walks what
 was allocated since. Frozen objects that later become cyclic garbage would never be freed: at a
-quiet moment at most every `reclaim_every` seconds, everything is unfrozen and collected once.
+quiet moment at most every `reclaim_every` seconds, everything is unfrozen and collected once
+(and, should input never pause that long, after five such periods regardless).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class IdleCollector:
         if self._saved is None or not self._gc.isenabled():
             return False
         now = self.clock()
-        if now - self._last_reclaim >= self.reclaim_every and self._quiet(now):
+        since = now - self._last_reclaim
+        if since >= self.reclaim_every and (self._quiet(now) or since >= 5 * self.reclaim_every):
             self._last_reclaim = now
             self._gc.unfreeze()
             self.reclaims += 1
