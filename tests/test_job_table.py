@@ -22,7 +22,13 @@ from jobwatch.formatting import (
 )
 from jobwatch.models import KNOWN_NAMES, NOT_FOUND, Status
 from jobwatch.tui.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
-from jobwatch.tui.widgets.job_table import ELAPSED_WIDTH, SORT_MODES, JobRow, JobTable
+from jobwatch.tui.widgets.job_table import (
+    ELAPSED_WIDTH,
+    MIN_WORKFLOW_ID_WIDTH,
+    SORT_MODES,
+    JobRow,
+    JobTable,
+)
 
 NOW = 1_700_000_000.0
 RUNNING = Status(1, "RUNNING")
@@ -180,6 +186,16 @@ async def test_status_cell_is_coloured_from_theme_variables() -> None:
         expected = status_styles(app)[3].color
         assert failed.style.color == expected
         assert expected.triplet.hex == DEFAULT_STATUS_COLORS[STATUS_VARIABLES[3]]
+
+
+def test_columns_give_way_before_the_workflow_id_gets_unreadable() -> None:
+    table = JobTable(now=lambda: NOW)
+    for width in range(MIN_WORKFLOW_ID_WIDTH + 2 + 18 + 9, 200):
+        layout = table._layout(width)
+        assert layout.workflow_id_width >= MIN_WORKFLOW_ID_WIDTH, width
+        assert layout.width <= width
+    # 80 columns with or without the table's scrollbar (78): the same columns, no flip-flop.
+    assert table._layout(80).tail == table._layout(78).tail == ("runId", "last change", "elapsed")
 
 
 async def test_upsert_replaces_in_place_and_elapsed_ticks() -> None:

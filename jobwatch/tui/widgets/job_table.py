@@ -86,7 +86,7 @@ STATUS_WIDTH = 18
 RUN_ID_WIDTH = 9
 CLOCK_WIDTH = 13
 ELAPSED_WIDTH = 7
-MIN_WORKFLOW_ID_WIDTH = 12
+MIN_WORKFLOW_ID_WIDTH = 20  # "role-assignment-0bfe93…": still tells jobs apart
 # Columns after the status, in display order, and the order in which they are dropped when narrow.
 _TAIL_COLUMNS = ("runId", "first seen", "last change", "elapsed")
 _DROP_ORDER = ("first seen", "runId", "last change", "elapsed")
