@@ -54,10 +54,23 @@ async def test_fault_is_named_data_kept_stale_then_recovers(fault, sim, history,
         before = {
             wid: history.transitions(sim.workspace_id, wid) for wid in ("role-create-0a1b2c3d",)
         }
+        # Every state the header shows, with the table's state then: a retry after a short
+        # random backoff can succeed between two looks at the screen.
+        shown: list[tuple[str, int, bool]] = []
+        update_text = header.update_text
+
+        def record() -> None:
+            update_text()
+            shown.append((header.text, len(table), table.stale))
+
+        header.update_text = record
         inject(sim)
-        await wait_for(pilot, lambda: header.text.startswith("retrying"), what="retry banner")
-        assert words in header.text
-        assert len(table) == 12 and table.stale
+        await wait_for(
+            pilot, lambda: any(t.startswith("retrying") for t, _, _ in shown), what="retry banner"
+        )
+        text, rows, stale = next(state for state in shown if state[0].startswith("retrying"))
+        assert words in text
+        assert rows == 12 and stale
         assert app.is_running
         await wait_for(
             pilot, lambda: header.text.startswith("updated"), timeout=10, what="recovery"
