@@ -256,7 +256,11 @@ async def test_filter_prompt_covers_the_key_bar_and_a_kept_filter_shows_in_the_s
         await pilot.pause()
         assert app.focused is table and not prompt.display
         assert table.visible_count == 2
-        assert screen.summary.summary_text().endswith("· 12 jobs · /taxonomy")
+        assert screen.summary.summary_text().endswith("· 12 jobs · /taxonomy: 2 shown")
+        await pilot.press("3")  # a status filter on top: still said
+        await pilot.pause()
+        assert screen.summary.summary_text().endswith("· 12 jobs · /taxonomy: 0 shown")
+        await pilot.press("3")
         await pilot.press("slash")
         assert prompt.display and prompt.value == "taxonomy"
         await pilot.press("escape")

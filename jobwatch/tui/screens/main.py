@@ -574,7 +574,9 @@ class MainScreen(Screen):
             del counts[code]
 
     def _update_counts(self) -> None:
-        self.summary.set_counts(self._counts, self._status_filter or ())
+        summary = self.summary
+        shown = self.table.visible_count if summary.text_filter else None
+        summary.set_counts(self._counts, self._status_filter or (), shown)
         self._update_title()
 
     def _update_title(self) -> None:
@@ -653,7 +655,7 @@ class MainScreen(Screen):
     def _filter_left(self, event: Input.Blurred) -> None:
         """The prompt goes; a kept filter stays visible in the summary bar (`/` edits it)."""
         event.input.remove_class("-shown")
-        self.summary.set_text_filter(event.value)
+        self.summary.set_text_filter(event.value, self.table.visible_count)
 
     @on(Input.Blurred, "#track")
     def _track_left(self, event: Input.Blurred) -> None:

@@ -61,23 +61,33 @@ class SummaryBar(HorizontalScroll):
         self.counts: Counter[int] = Counter()
         self.active: frozenset[int] = frozenset()
         self.text_filter = ""
+        #: rows that pass the filters, named after a kept text filter
+        self.shown: int | None = None
         self.compact = False
 
     def compose(self):
         yield Static("", classes="summary-total")
 
     def set_counts(
-        self, codes: Iterable[int] | Mapping[int, int], active: Iterable[int] | None = None
+        self,
+        codes: Iterable[int] | Mapping[int, int],
+        active: Iterable[int] | None = None,
+        shown: int | None = None,
     ) -> None:
-        """The status code of every job, or already counted ({code: jobs}, e.g. a Counter)."""
+        """The status code of every job, or already counted ({code: jobs}, e.g. a Counter).
+
+        `shown` is how many rows pass the filters (said after a kept text filter).
+        """
         self.counts = Counter(codes)
         self.active = frozenset(active or ())
+        self.shown = shown
         self._render_chips()
 
-    def set_text_filter(self, text: str) -> None:
-        """Name the kept text filter after the total ("· 15 jobs · /glacier"); "" for none."""
-        if text != self.text_filter:
+    def set_text_filter(self, text: str, shown: int | None = None) -> None:
+        """Name the kept text filter after the total ("· 15 jobs · /glacier: 3 shown"); "" for none."""
+        if (text, shown) != (self.text_filter, self.shown):
             self.text_filter = text
+            self.shown = shown
             self._render_chips()
 
     def on_mount(self) -> None:
@@ -104,7 +114,10 @@ class SummaryBar(HorizontalScroll):
         text = f"· {total} jobs" if total != 1 else "· 1 job"
         if not self.counts:
             text = "no jobs"
-        return f"{text} · /{self.text_filter}" if self.text_filter else text
+        if not self.text_filter:
+            return text
+        text += f" · /{self.text_filter}"
+        return text if self.shown is None else f"{text}: {self.shown} shown"
 
     def _fits(self, codes: list[int]) -> bool:
         width = self.scrollable_content_region.width
