@@ -97,6 +97,13 @@ async def test_key_bar_follows_the_focus_and_presses_a_clicked_key(tmp_path) -> 
         await pilot.pause()
         assert "c" in {item.key for item in bar.items}
         (start,) = [s for s, _, item in bar._spans if item.key == "question_mark"]
+        await pilot.hover(KeyBar, offset=(start, 0))
+        await pilot.pause()
+        assert bar.hovered is not None and bar.hovered.key == "question_mark"
+        lit = bar.get_component_rich_style("keybar--hover", partial=True).bgcolor
+        line = bar.render()
+        assert line.get_style_at_offset(app.console, start).bgcolor == lit
+        assert line.get_style_at_offset(app.console, 0).bgcolor != lit  # only that key
         await pilot.click(KeyBar, offset=(start, 0))
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)

@@ -3,7 +3,8 @@
 Textual's Footer mounts a widget per key and rebuilds them all whenever the focus moves (`/` and
 `esc` do that): at 100k jobs that rebuild, its layout and the garbage it leaves behind cost a
 noticeable part of a key press. This bar keeps the same look but only repaints its one line, and
-only when what it shows changed. A click on a key presses it; hovering shows the key's tooltip.
+only when what it shows changed. A click on a key presses it; hovering lights the key up and shows
+its tooltip.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class KeyItem:
 
 class KeyBar(Widget, can_focus=False):
     ALLOW_SELECT = False
-    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--separator"}
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--separator", "keybar--hover"}
     DEFAULT_CSS = """
     KeyBar {
         dock: bottom;
@@ -48,6 +49,7 @@ class KeyBar(Widget, can_focus=False):
             background: $footer-description-background;
         }
         & > .keybar--separator { color: $foreground 20%; }
+        & > .keybar--hover { background: $block-hover-background; }
     }
     """
 
@@ -57,6 +59,7 @@ class KeyBar(Widget, can_focus=False):
         self.palette: KeyItem | None = None
         #: (first cell, end cell, item) of each key drawn in the last render
         self._spans: list[tuple[int, int, KeyItem]] = []
+        self.hovered: KeyItem | None = None
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -93,11 +96,13 @@ class KeyBar(Widget, can_focus=False):
         key_style = self.get_component_rich_style("keybar--key")
         description_style = self.get_component_rich_style("keybar--description")
         separator_style = self.get_component_rich_style("keybar--separator")
+        hover = self.get_component_rich_style("keybar--hover", partial=True)
         right = Text()
         if self.palette is not None:
+            lit = hover if self.palette == self.hovered else Style()
             right.append(SEPARATOR, separator_style)
-            right.append(self.palette.display, key_style)
-            right.append(f" {self.palette.description}", description_style)
+            right.append(self.palette.display, key_style + lit)
+            right.append(f" {self.palette.description}", description_style + lit)
             right.append(" ")
         room = width - right.cell_len if right.cell_len < width else width
         text = Text(no_wrap=True, overflow="crop")
@@ -107,9 +112,11 @@ class KeyBar(Widget, can_focus=False):
             start = text.cell_len
             if start + cells > room:
                 break
-            dim = Style() if item.enabled else DIM
-            text.append(item.display, key_style + dim)
-            text.append(f" {item.description}", description_style + dim)
+            extra = (Style() if item.enabled else DIM) + (
+                hover if item == self.hovered else Style()
+            )
+            text.append(item.display, key_style + extra)
+            text.append(f" {item.description}", description_style + extra)
             spans.append((start, start + cells, item))
             if text.cell_len < room:
                 text.append(" ")
@@ -129,6 +136,15 @@ class KeyBar(Widget, can_focus=False):
     def on_mouse_move(self, event: events.MouseMove) -> None:
         item = self.item_at(event.x)
         self.tooltip = item.tooltip if item is not None else None
+        self._hover(item)
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._hover(None)
+
+    def _hover(self, item: KeyItem | None) -> None:
+        if item != self.hovered:
+            self.hovered = item
+            self.refresh()
 
     def on_click(self, event: events.Click) -> None:
         item = self.item_at(event.x)
