@@ -44,8 +44,6 @@ class IdleCollector:
         self.reclaim_every = reclaim_every
         self._last_input = clock()
         self._last_reclaim = clock()
-        self.collections = 0
-        self.reclaims = 0
 
     @property
     def active(self) -> bool:
@@ -71,31 +69,24 @@ class IdleCollector:
     def input_seen(self) -> None:
         self._last_input = self.clock()
 
-    def _quiet(self, now: float) -> bool:
-        return now - self._last_input >= self.quiet
-
-    def due(self) -> bool:
-        """True when CPython would have started a full collection by now and now is a good time."""
-        if self._saved is None or not self._gc.isenabled():
-            return False
-        pending = self._gc.get_count()[2]  # generation-1 collections since the last full one
-        if pending < self._threshold2:
-            return False
-        return pending >= self.force_after or self._quiet(self.clock())
-
     def tick(self) -> bool:
-        """Run the full collection (or the reclaim) if it is due; called every fraction of a second."""
+        """Run a full collection (or the reclaim) if one is due; called every fraction of a second.
+
+        Due: CPython would have started one by now (its generation-2 threshold of young
+        collections) and input paused, or `force_after` young collections piled up.
+        """
         if self._saved is None or not self._gc.isenabled():
             return False
         now = self.clock()
+        quiet = now - self._last_input >= self.quiet
         since = now - self._last_reclaim
-        if since >= self.reclaim_every and (self._quiet(now) or since >= 5 * self.reclaim_every):
+        if since >= self.reclaim_every and (quiet or since >= 5 * self.reclaim_every):
             self._last_reclaim = now
             self._gc.unfreeze()
-            self.reclaims += 1
-        elif not self.due():
-            return False
+        else:
+            pending = self._gc.get_count()[2]  # generation-1 collections since the last full one
+            if pending < self._threshold2 or (pending < self.force_after and not quiet):
+                return False
         self._gc.collect()
         self._gc.freeze()
-        self.collections += 1
         return True
