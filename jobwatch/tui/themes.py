@@ -12,6 +12,7 @@ skipped; loading themes never fails.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,19 @@ def _theme_files(directory: Path) -> list[Path]:
         return []
 
 
+def _readable_themes(
+    directory: Path, warnings: list[str]
+) -> Iterator[tuple[Path, Theme, list[str]]]:
+    """(file, theme, its notes) of each theme file in `directory` that loads; a warning per other."""
+    for path in _theme_files(directory):
+        try:
+            theme, notes = load_theme_file(path)
+        except ThemeFileError as exc:
+            warnings.append(f"{exc.describe()} (theme skipped)")
+            continue
+        yield path, theme, notes
+
+
 def load_themes(extra_dir: Path | None = None) -> tuple[list[Theme], list[str]]:
     """The shipped themes, then the user's themes from `extra_dir`, and one warning per unusable file.
 
@@ -164,22 +178,12 @@ def load_themes(extra_dir: Path | None = None) -> tuple[list[Theme], list[str]]:
     themes: dict[str, Theme] = {}
     warnings: list[str] = []
     for directory in shipped_theme_dirs():
-        for path in _theme_files(directory):
-            try:
-                theme, notes = load_theme_file(path)
-            except ThemeFileError as exc:
-                warnings.append(f"{exc.describe()} (theme skipped)")
-                continue
+        for _path, theme, notes in _readable_themes(directory, warnings):
             warnings.extend(notes)
             themes.setdefault(theme.name, theme)
     if extra_dir is not None and extra_dir.is_dir():
         seen: set[str] = set()
-        for path in _theme_files(extra_dir):
-            try:
-                theme, notes = load_theme_file(path)
-            except ThemeFileError as exc:
-                warnings.append(f"{exc.describe()} (theme skipped)")
-                continue
+        for path, theme, notes in _readable_themes(extra_dir, warnings):
             if theme.name in seen:
                 warnings.append(
                     ThemeFileError(
