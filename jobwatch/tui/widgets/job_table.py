@@ -236,9 +236,7 @@ class JobTable(ScrollView, can_focus=True):
     empty_message: reactive[str] = reactive("No jobs yet — waiting for the first poll")
     no_match_message: reactive[str] = reactive("No job matches the filter")
 
-    class Highlighted(Message):
-        """The cursor moved to another job (or to none)."""
-
+    class _JobMessage(Message):
         def __init__(self, workflow_id: str | None, job_table: JobTable | None = None) -> None:
             super().__init__()
             self.workflow_id = workflow_id
@@ -248,17 +246,13 @@ class JobTable(ScrollView, can_focus=True):
         def control(self) -> JobTable | None:
             return self.job_table
 
-    class Selected(Message):
+    class Highlighted(_JobMessage):
+        """The cursor moved to another job (or to none)."""
+
+    class Selected(_JobMessage):
         """Enter (or a click on the cursor row) chose a job."""
 
-        def __init__(self, workflow_id: str, job_table: JobTable | None = None) -> None:
-            super().__init__()
-            self.workflow_id = workflow_id
-            self.job_table = job_table
-
-        @property
-        def control(self) -> JobTable | None:
-            return self.job_table
+        workflow_id: str
 
     def __init__(
         self,
