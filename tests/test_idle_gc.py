@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 
+from test_tui_polish import idle_app
+
 from jobwatch.tui.app import JobwatchApp
 from jobwatch.tui.idle_gc import IdleCollector
-from tests.test_tui_polish import idle_app
 
 
 class FakeGc:

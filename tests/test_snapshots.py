@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_tui_flows import sim  # noqa: F401 (the static simulator fixture)
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -161,14 +162,6 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-@pytest.fixture
-def sim():
-    simulator = Simulator("static")
-    simulator.start()
-    yield simulator
-    simulator.stop()
 
 
 def dashboard(sim: Simulator, tmp_path: Path, *, theme: str | None = None, workspaces: int = 1):
