@@ -655,7 +655,8 @@ class MainScreen(Screen):
     def _filter_left(self, event: Input.Blurred) -> None:
         """The prompt goes; a kept filter stays visible in the summary bar (`/` edits it)."""
         event.input.remove_class("-shown")
-        self.summary.set_text_filter(event.value, self.table.visible_count)
+        self.summary.text_filter = event.value
+        self._update_counts()
 
     @on(Input.Blurred, "#track")
     def _track_left(self, event: Input.Blurred) -> None:

@@ -60,8 +60,9 @@ class SummaryBar(HorizontalScroll):
         super().__init__(**kwargs)
         self.counts: Counter[int] = Counter()
         self.active: frozenset[int] = frozenset()
+        #: the kept text filter, named after the total ("· 15 jobs · /glacier: 3 shown"); "" for none
         self.text_filter = ""
-        #: rows that pass the filters, named after a kept text filter
+        #: rows that pass the filters, said after a kept text filter
         self.shown: int | None = None
         self.compact = False
 
@@ -82,13 +83,6 @@ class SummaryBar(HorizontalScroll):
         self.active = frozenset(active or ())
         self.shown = shown
         self._render_chips()
-
-    def set_text_filter(self, text: str, shown: int | None = None) -> None:
-        """Name the kept text filter after the total ("· 15 jobs · /glacier: 3 shown"); "" for none."""
-        if (text, shown) != (self.text_filter, self.shown):
-            self.text_filter = text
-            self.shown = shown
-            self._render_chips()
 
     def on_mount(self) -> None:
         self._render_chips()
