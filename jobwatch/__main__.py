@@ -1,5 +1,5 @@
 """Entry point for `python -m jobwatch`."""
 
-from jobwatch.cli import main
+from jobwatch.cli.main import main
 
 raise SystemExit(main())

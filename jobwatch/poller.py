@@ -2,7 +2,7 @@
 
 One request per tick (the client splits only past its batch size), a diff against
 the last snapshot that becomes change events, every change written to the history
-store, failed jobs and poll errors written to the event log (jobwatch.eventlog),
+store, failed jobs and poll errors written to the event log (jobwatch.store.eventlog),
 exponential backoff with full jitter on errors, and Retry-After honoured.
 Nothing here imports Textual.
 """
@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Protocol
 
-from jobwatch import eventlog
 from jobwatch.errors import ApiError, JobwatchError
 from jobwatch.events import (
     Event,
@@ -32,6 +31,7 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+from jobwatch.store import eventlog
 
 DEFAULT_INTERVAL = 2.0
 #: consecutive successful polls an ID may be absent before it counts as NOT_FOUND

@@ -1,11 +1,14 @@
 """Shared fixtures: every test runs with its own config file and data dir, never the user's;
-`sim` is an empty simulator on loopback and `conn` the CLI options that reach it."""
+`sim` is an empty simulator on loopback and `conn` the CLI options that reach it; `static_sim` is
+the deterministic `static` scenario (the dashboard's tests and snapshots use it as their `sim`) and
+`history` a history store in tmp_path."""
 
 from __future__ import annotations
 
 import pytest
 
-from jobwatch.simulator import Simulator
+from jobwatch.simulator.server import Simulator
+from jobwatch.store.history import HistoryStore
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +40,19 @@ def conn(sim, monkeypatch):
         "--organization-id",
         sim.organization_id,
     ]
+
+
+@pytest.fixture
+def static_sim():
+    """The deterministic `static` scenario (fixed IDs, statuses and keys) on loopback."""
+    simulator = Simulator("static")
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def history(tmp_path):
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    yield store
+    store.close()

@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
 from textual.screen import Screen
 
-from jobwatch.config import Config, WorkspaceConfig, load_config, save_config
 from jobwatch.errors import JobwatchError
+from jobwatch.store.config import Config, WorkspaceConfig, load_config, save_config
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.screens.main import MainScreen
 

@@ -24,7 +24,6 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from jobwatch.config import WorkspaceConfig, parse_job_ids
 from jobwatch.errors import ApiError, JobwatchError
 from jobwatch.events import (
     Event,
@@ -41,6 +40,7 @@ from jobwatch.events import (
 from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job
 from jobwatch.poller import DEFAULT_INTERVAL, Poller
+from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.tui.messages import (
     Health,
     JobsChanged,

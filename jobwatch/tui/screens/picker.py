@@ -21,9 +21,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from jobwatch.api import DEFAULT_BASE_URL
-from jobwatch.config import Config, WorkspaceConfig, save_config, validate_base_url, validate_uuid
+from jobwatch.api.client import DEFAULT_BASE_URL
 from jobwatch.errors import JobwatchError
+from jobwatch.store.config import (
+    Config,
+    WorkspaceConfig,
+    save_config,
+    validate_base_url,
+    validate_uuid,
+)
 
 EMPTY_MESSAGE = "No workspace configured — press a to add one"
 NO_MATCH_MESSAGE = "No workspace matches the filter"

@@ -1,0 +1,503 @@
+"""The TOML config file: named workspaces, the default one, theme and bell.
+
+    default = "prod"
+    theme = "jobwatch-dark"
+    bell = true
+    [workspaces.prod]
+    workspace_id = "..."          # UUID
+    organization_id = "..."       # UUID
+    base_url = "https://api.sharely.ai"
+    token_env = "PROD_TOKEN"      # or api_key_env = "...", or token_command = "..."
+    interval = 2.0
+    theme = "..."
+
+The file never holds a secret: credentials are named (an environment variable or
+a command that prints a token), never stored. Every problem is a ConfigError naming
+the file, the key and, when it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import urllib.parse
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from jobwatch.errors import ConfigError, UsageError
+from jobwatch.store.paths import write_private_file_atomic
+
+DEFAULT_BASE_URL = "https://api.sharely.ai"
+MIN_INTERVAL = 0.1
+MAX_INTERVAL = 3600.0
+
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECRET_KEYS = frozenset(
+    {
+        "token",
+        "access_token",
+        "accesstoken",
+        "api_key",
+        "apikey",
+        "key",
+        "secret",
+        "client_secret",
+        "password",
+        "bearer",
+        "bearer_token",
+        "auth_token",
+        "jwt",
+    }
+)
+_SECRET_MESSAGE = "secrets do not belong in the config; use token_env, api_key_env or token_command"
+_TOP_KEYS = ("default", "theme", "bell", "workspaces")
+_CREDENTIAL_KEYS = ("token_env", "api_key_env", "token_command")
+
+
+class InvalidSetting(UsageError):
+    """A value that cannot be used for a setting; `key` names the setting."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+@dataclass
+class WorkspaceConfig:
+    name: str
+    workspace_id: str
+    organization_id: str
+    base_url: str = DEFAULT_BASE_URL
+    token_env: str | None = None
+    api_key_env: str | None = None
+    token_command: str | None = None
+    interval: float | None = None
+    theme: str | None = None
+
+    def credentials(self):
+        """The api.CredentialSpec naming where this workspace's token comes from."""
+        from jobwatch.api.client import CredentialSpec
+
+        return CredentialSpec(
+            token_command=self.token_command, token_env=self.token_env, api_key_env=self.api_key_env
+        )
+
+    def connection(self, insecure: bool = False):
+        """The api.Connection for this workspace."""
+        from jobwatch.api.client import Connection
+
+        return Connection(
+            base_url=self.base_url,
+            workspace_id=self.workspace_id,
+            organization_id=self.organization_id,
+            insecure=insecure,
+        )
+
+    def validated(self) -> WorkspaceConfig:
+        """A normalized copy (lowercase UUIDs, no trailing slash); raises InvalidSetting."""
+        prefix = f"workspaces.{self.name}"
+        return WorkspaceConfig(
+            name=validate_workspace_name(self.name),
+            workspace_id=validate_uuid(self.workspace_id, f"{prefix}.workspace_id"),
+            organization_id=validate_uuid(self.organization_id, f"{prefix}.organization_id"),
+            base_url=_with_key(f"{prefix}.base_url", validate_base_url, self.base_url),
+            **_validate_credentials(
+                prefix,
+                {k: getattr(self, k) for k in _CREDENTIAL_KEYS if getattr(self, k) is not None},
+            ),
+            interval=None
+            if self.interval is None
+            else _validate_interval(f"{prefix}.interval", self.interval),
+            theme=None if self.theme is None else _validate_text(f"{prefix}.theme", self.theme),
+        )
+
+
+@dataclass
+class Config:
+    path: Path
+    workspaces: dict[str, WorkspaceConfig] = field(default_factory=dict)
+    default: str | None = None
+    theme: str | None = None
+    bell: bool = True
+
+    def add_workspace(self, ws: WorkspaceConfig, make_default: bool = False) -> WorkspaceConfig:
+        """Validate and add a workspace; raises InvalidSetting (a UsageError) for a bad or taken name."""
+        ws = ws.validated()
+        if ws.name in self.workspaces:
+            raise InvalidSetting(
+                f"workspaces.{ws.name}",
+                f"a workspace named {ws.name!r} already exists; remove it first or choose another name",
+            )
+        self.workspaces[ws.name] = ws
+        if make_default:
+            self.default = ws.name
+        return ws
+
+    def remove_workspace(self, name: str) -> WorkspaceConfig:
+        ws = self.workspaces.pop(self._known(name), None)
+        if self.default == name:
+            self.default = None
+        return ws
+
+    def set_default(self, name: str | None) -> None:
+        self.default = None if name is None else self._known(name)
+
+    def workspace(self, name: str | None = None) -> WorkspaceConfig:
+        """The named workspace, else the default one, else the only one; raises UsageError."""
+        if name is not None:
+            return self.workspaces[self._known(name)]
+        if self.default is not None and self.default in self.workspaces:
+            return self.workspaces[self.default]
+        if len(self.workspaces) == 1:
+            return next(iter(self.workspaces.values()))
+        if not self.workspaces:
+            raise UsageError(
+                f"no workspace configured in {self.path}; add one with `jobwatch workspaces add`"
+            )
+        raise UsageError(
+            f"several workspaces configured ({', '.join(sorted(self.workspaces))}) and no default; "
+            "pick one with --workspace or `jobwatch workspaces default NAME`"
+        )
+
+    def _known(self, name: str) -> str:
+        if name not in self.workspaces:
+            known = ", ".join(sorted(self.workspaces)) or "none"
+            raise UsageError(f"no workspace named {name!r} in {self.path} (known: {known})")
+        return name
+
+
+# -- validators shared by the loader, the CLI and the add-workspace form -------------------
+
+
+def validate_uuid(value: Any, key: str) -> str:
+    """A canonical 8-4-4-4-12 hex UUID, returned lowercase; raises InvalidSetting."""
+    if not isinstance(value, str):
+        raise InvalidSetting(key, f"expected a UUID string, got {_type_name(value)}")
+    text = value.strip()
+    if not _UUID_RE.fullmatch(text):
+        raise InvalidSetting(
+            key,
+            f"{_short(text)} is not a UUID (expected 8-4-4-4-12 hex digits, "
+            "e.g. 123e4567-e89b-42d3-a456-426614174000)",
+        )
+    return text.lower()
+
+
+def validate_base_url(value: Any) -> str:
+    """An http(s) URL with a host and no path, query or credentials; trailing "/" stripped."""
+    example = "e.g. https://api.sharely.ai"
+    if not isinstance(value, str):
+        raise InvalidSetting(
+            "base_url", f"expected a URL string, got {_type_name(value)} ({example})"
+        )
+    text = value.strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidSetting("base_url", f"{_short(text)} is not a valid URL ({example})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidSetting(
+            "base_url", f"{_short(text)} must start with https:// or http:// ({example})"
+        )
+    if "@" in parts.netloc:
+        # Never echo it: the part before "@" may be a password.
+        raise InvalidSetting(
+            "base_url", f"the URL must not contain user names or passwords ({example})"
+        )
+    if not parts.hostname:
+        raise InvalidSetting("base_url", f"{_short(text)} has no host ({example})")
+    if parts.path not in ("", "/"):
+        raise InvalidSetting(
+            "base_url",
+            f"{_short(text)} must not have a path; give only scheme and host ({example})",
+        )
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise InvalidSetting(
+            "base_url", f"{_short(text)} must not have a query or fragment ({example})"
+        )
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def validate_workspace_name(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        shown = _short(value) if isinstance(value, str) else _type_name(value)
+        raise InvalidSetting(
+            f"workspaces.{value}" if isinstance(value, str) else "workspaces",
+            f"workspace name {shown} may only contain letters, digits, '_', '.' and '-'",
+        )
+    return value
+
+
+def parse_job_ids(text: str) -> list[str]:
+    """Workflow IDs from pasted text: split on whitespace and commas, strip quotes and
+    brackets around each, drop blanks and duplicates; the order is kept."""
+    tokens = text.replace(",", " ").split()
+    return [t for t in dict.fromkeys(tok.strip("'\"`[]") for tok in tokens) if t]
+
+
+# -- loading and saving --------------------------------------------------------------------
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the config; a missing file is an empty config. Raises ConfigError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read the config: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(str(path), "the config is not UTF-8 text", line=line) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message, line = _toml_error(exc, text)
+        raise ConfigError(str(path), f"invalid TOML: {message}", line=line) from None
+    try:
+        return _build(path, data)
+    except InvalidSetting as exc:
+        raise ConfigError(
+            str(path), exc.message, line=_find_line(text, exc.key), key=exc.key
+        ) from None
+
+
+def save_config(config: Config) -> None:
+    """Write the config atomically (0600, directory 0700); raises ConfigError."""
+    data: dict[str, Any] = {}
+    if config.default is not None:
+        data["default"] = config.default
+    if config.theme is not None:
+        data["theme"] = config.theme
+    if config.bell is not True:
+        data["bell"] = bool(config.bell)
+    if config.workspaces:
+        data["workspaces"] = {
+            name: {
+                f.name: getattr(ws, f.name)
+                for f in fields(ws)
+                if f.name != "name" and getattr(ws, f.name) is not None
+            }
+            for name, ws in config.workspaces.items()
+        }
+    try:
+        write_private_file_atomic(config.path, tomli_w.dumps(data).encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            str(config.path), f"cannot write the config: {exc.strerror or exc}"
+        ) from None
+
+
+def _build(path: Path, data: dict[str, Any]) -> Config:
+    _refuse_secrets(data, "")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise InvalidSetting(key, f"unknown setting (known: {', '.join(_TOP_KEYS)})")
+    config = Config(path)
+    if "theme" in data:
+        config.theme = _validate_text("theme", data["theme"])
+    if "bell" in data:
+        if not isinstance(data["bell"], bool):
+            raise InvalidSetting("bell", f"expected true or false, got {_type_name(data['bell'])}")
+        config.bell = data["bell"]
+    workspaces = data.get("workspaces", {})
+    if not isinstance(workspaces, dict):
+        raise InvalidSetting("workspaces", "expected a table of [workspaces.NAME] sections")
+    for name, table in workspaces.items():
+        config.workspaces[name] = _build_workspace(name, table)
+    if "default" in data:
+        default = _validate_text("default", data["default"])
+        if default not in config.workspaces:
+            known = ", ".join(sorted(config.workspaces)) or "none"
+            raise InvalidSetting(
+                "default", f"names no configured workspace: {default!r} (known: {known})"
+            )
+        config.default = default
+    return config
+
+
+def _build_workspace(name: str, table: Any) -> WorkspaceConfig:
+    prefix = f"workspaces.{name}"
+    validate_workspace_name(name)
+    if not isinstance(table, dict):
+        raise InvalidSetting(prefix, f"expected a [{prefix}] table, got {_type_name(table)}")
+    _refuse_secrets(table, prefix + ".")
+    known = [f.name for f in fields(WorkspaceConfig) if f.name != "name"]
+    for key, value in table.items():
+        if key not in known:
+            hint = f"unknown setting (known: {', '.join(known)})"
+            if isinstance(value, dict):
+                hint += f'; a workspace name with dots must be quoted: [workspaces."{name}.{key}"]'
+            raise InvalidSetting(f"{prefix}.{key}", hint)
+    for key in ("workspace_id", "organization_id"):
+        if key not in table:
+            raise InvalidSetting(f"{prefix}.{key}", "missing (a UUID from the Sharely dashboard)")
+    ws = WorkspaceConfig(
+        name=name,
+        workspace_id=table["workspace_id"],
+        organization_id=table["organization_id"],
+        base_url=table.get("base_url", DEFAULT_BASE_URL),
+        token_env=table.get("token_env"),
+        api_key_env=table.get("api_key_env"),
+        token_command=table.get("token_command"),
+        interval=table.get("interval"),
+        theme=table.get("theme"),
+    )
+    return ws.validated()
+
+
+def _validate_credentials(prefix: str, given: dict[str, Any]) -> dict[str, str]:
+    if len(given) > 1:
+        raise InvalidSetting(
+            f"{prefix}.{list(given)[1]}",
+            f"give only one of token_env, api_key_env, token_command (found {', '.join(given)})",
+        )
+    result = {}
+    for key, value in given.items():
+        full = f"{prefix}.{key}"
+        value = _validate_text(full, value)
+        if key != "token_command" and not _ENV_NAME_RE.fullmatch(value):
+            raise InvalidSetting(
+                full,
+                "must name an environment variable (letters, digits, '_'), e.g. SHARELY_PROD_TOKEN",
+            )
+        result[key] = value
+    return result
+
+
+def _validate_interval(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSetting(key, f"expected a number of seconds, got {_type_name(value)}")
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise InvalidSetting(
+            key, f"must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, got {value:g}"
+        )
+    return float(value)
+
+
+def _validate_text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidSetting(key, f"expected a string, got {_type_name(value)}")
+    if not value.strip():
+        raise InvalidSetting(key, "must not be empty")
+    return value
+
+
+def _with_key(key: str, validator, value: Any) -> str:
+    try:
+        return validator(value)
+    except InvalidSetting as exc:
+        raise InvalidSetting(key, exc.message) from None
+
+
+def _refuse_secrets(table: dict[str, Any], prefix: str) -> None:
+    for key in table:
+        if key.lower().replace("-", "_") in _SECRET_KEYS:
+            raise InvalidSetting(prefix + key, _SECRET_MESSAGE)
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return "a date/time" if value is not None else "nothing"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+_TOML_POS_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END_RE = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int | None]:
+    message = str(exc)
+    line = getattr(exc, "lineno", None)
+    match = _TOML_POS_RE.search(message)
+    if match:
+        line = line or int(match.group(1))
+        message = message[: match.start()] + f" (column {match.group(2)})"
+    elif _TOML_END_RE.search(message):
+        message = _TOML_END_RE.sub(" (at end of file)", message)
+        line = line or text.count("\n") + (0 if text.endswith("\n") else 1)
+    return message, line
+
+
+_HEADER_RE = re.compile(r"^\s*\[(?!\[)(.*?)\]\s*(#.*)?$")
+_PART_RE = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)""")
+
+
+def _split_dotted(text: str) -> tuple[str, ...] | None:
+    parts = []
+    pos = 0
+    while pos < len(text):
+        match = _PART_RE.match(text, pos)
+        if not match:
+            return None
+        parts.append(next(g for g in match.groups()[:3] if g is not None))
+        pos = match.end()
+        if not match.group(4):
+            break
+    return tuple(parts)
+
+
+def _find_line(text: str, dotted_key: str | None) -> int | None:
+    """Best effort: the line defining `dotted_key` (e.g. "workspaces.prod.interval").
+
+    Tries every split of the key into [table] + key, since a workspace name may itself
+    contain dots; falls back to the line of the table header.
+    """
+    if not dotted_key:
+        return None
+    names = dotted_key.split(".")
+    lines = text.splitlines()
+    headers: dict[str, int] = {}
+    for cut in range(len(names) - 1, -1, -1):
+        table, key = ".".join(names[:cut]), ".".join(names[cut:])
+        current = ""
+        for number, line in enumerate(lines, start=1):
+            header = _HEADER_RE.match(line)
+            if header:
+                parts = _split_dotted(header.group(1))
+                current = ".".join(parts) if parts else "\0"
+                headers.setdefault(current, number)
+                continue
+            if current == table and _defines(line, key):
+                return number
+    for cut in range(len(names), 0, -1):
+        number = headers.get(".".join(names[:cut]))
+        if number is not None:
+            return number
+    return None
+
+
+def _defines(line: str, key: str) -> bool:
+    match = re.match(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""", line)
+    if not match:
+        return False
+    found = match.group(1)
+    if found[:1] in "\"'":
+        found = found[1:-1]
+    return found == key

@@ -1,0 +1,142 @@
+"""The idle collector: full garbage collections wait for a pause in the input, within bounds."""
+
+from __future__ import annotations
+
+import gc
+
+from jobwatch.tui.app import JobwatchApp
+from jobwatch.tui.idle_gc import IdleCollector
+from tests.support.tui import (
+    idle_app,
+)
+
+
+class FakeGc:
+    """The parts of the gc module the collector uses, with counts a test sets."""
+
+    def __init__(self) -> None:
+        self.threshold = (700, 10, 10)
+        self.count = [0, 0, 0]
+        self.enabled = True
+        self.calls: list[str] = []
+
+    def get_threshold(self):
+        return self.threshold
+
+    def set_threshold(self, *values):
+        self.threshold = values
+
+    def get_count(self):
+        return tuple(self.count)
+
+    def isenabled(self):
+        return self.enabled
+
+    def collect(self):
+        self.calls.append("collect")
+        self.count[2] = 0
+        return 0
+
+    def freeze(self):
+        self.calls.append("freeze")
+
+    def unfreeze(self):
+        self.calls.append("unfreeze")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def collector(**kwargs) -> tuple[IdleCollector, FakeGc, Clock]:
+    fake, clock = FakeGc(), Clock()
+    idle = IdleCollector(gc_module=fake, clock=clock, **kwargs)
+    idle.start()
+    return idle, fake, clock
+
+
+def test_start_turns_automatic_full_collections_off_and_stop_restores_them() -> None:
+    idle, fake, _ = collector()
+    assert fake.threshold[:2] == (700, 10) and fake.threshold[2] > 10**6
+    idle.stop()
+    assert fake.threshold == (700, 10, 10)
+    assert fake.calls == ["unfreeze"]  # nothing stays frozen after the dashboard
+    assert not idle.active
+
+
+def test_collects_only_when_cpython_would_have_and_input_paused() -> None:
+    idle, fake, clock = collector(quiet=1.0)
+    fake.count[2] = 9  # fewer generation-1 collections than CPython's threshold
+    clock.now += 5
+    assert not idle.tick()
+    fake.count[2] = 10
+    idle.input_seen()
+    clock.now += 0.5
+    assert not idle.tick()  # keys were pressed half a second ago
+    clock.now += 0.6
+    assert idle.tick()
+    assert fake.calls == ["collect", "freeze"]  # survivors frozen: the next one walks less
+
+
+def test_a_full_collection_is_forced_when_input_never_pauses() -> None:
+    idle, fake, clock = collector(quiet=1.0, force_after=50)
+    fake.count[2] = 49
+    idle.input_seen()
+    assert not idle.tick()
+    fake.count[2] = 50
+    assert idle.tick()
+
+
+def test_frozen_objects_are_reclaimed_at_a_quiet_moment() -> None:
+    idle, fake, clock = collector(quiet=1.0, reclaim_every=60.0)
+    clock.now += 61
+    idle.input_seen()
+    assert not idle.tick()  # due, but someone is typing
+    clock.now += 2
+    assert idle.tick()
+    assert fake.calls == ["unfreeze", "collect", "freeze"]
+    clock.now += 2
+    fake.count[2] = 0
+    assert not idle.tick()  # the next reclaim waits another minute
+
+
+def test_frozen_objects_are_reclaimed_even_if_input_never_pauses_for_five_periods() -> None:
+    idle, fake, clock = collector(quiet=1.0, reclaim_every=60.0)
+    for _ in range(9):
+        clock.now += 30
+        idle.input_seen()
+        assert not idle.tick()
+    clock.now += 30  # 300 s without a quiet second
+    idle.input_seen()
+    assert idle.tick()
+    assert fake.calls == ["unfreeze", "collect", "freeze"]
+
+
+def test_nothing_happens_while_gc_is_disabled_or_after_stop() -> None:
+    idle, fake, clock = collector()
+    fake.count[2] = 500
+    fake.enabled = False  # e.g. Textual pauses the GC during a smooth scroll
+    clock.now += 100
+    assert not idle.tick()
+    fake.enabled = True
+    idle.stop()
+    assert not idle.tick()
+    assert fake.calls == ["unfreeze"]
+
+
+async def test_the_dashboard_takes_full_collections_over_and_gives_them_back(tmp_path) -> None:
+    before = gc.get_threshold()
+    app: JobwatchApp = idle_app(tmp_path / "config.toml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.idle_gc.active
+        assert gc.get_threshold()[2] > 10**6
+        app.idle_gc._last_input = 0.0
+        await pilot.press("down")
+        assert app.idle_gc._last_input > 0.0  # a key press counts as input
+    assert gc.get_threshold() == before
+    assert not app.idle_gc.active
