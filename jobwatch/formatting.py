@@ -8,21 +8,10 @@ from __future__ import annotations
 import time
 from datetime import datetime, tzinfo
 
-from jobwatch.models import NOT_FOUND_CODE, Status
+from jobwatch import statuses
+from jobwatch.models import Status
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-STATUS_SYMBOLS: dict[int, str] = {
-    1: "▶",  # RUNNING
-    2: "✓",  # COMPLETED
-    3: "✗",  # FAILED
-    4: "⊘",  # CANCELLED
-    5: "■",  # TERMINATED
-    6: "↻",  # CONTINUED_AS_NEW
-    7: "◔",  # TIMED_OUT
-    NOT_FOUND_CODE: "∅",
-}
-UNKNOWN_SYMBOL = "?"
 
 
 def format_duration(seconds: float) -> str:
@@ -75,8 +64,7 @@ def shorten_run_id(run_id: str, width: int = 8) -> str:
 
 def status_symbol(status: Status | int) -> str:
     """The single-cell glyph for a status (or a status code); "?" for an unknown code."""
-    code = status if isinstance(status, int) else status.code
-    return STATUS_SYMBOLS.get(code, UNKNOWN_SYMBOL)
+    return statuses.symbol(status if isinstance(status, int) else status.code)
 
 
 def status_text(status: Status) -> str:

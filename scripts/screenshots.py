@@ -18,7 +18,8 @@ from pathlib import Path
 import orjson
 
 from jobwatch.api.client import SharelyClient
-from jobwatch.models import Job, Status, parse_jobs
+from jobwatch.api.decode import parse_jobs
+from jobwatch.models import Job, Status
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.config import Config, WorkspaceConfig
 from jobwatch.store.history import HistoryStore

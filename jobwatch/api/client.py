@@ -23,15 +23,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from itertools import compress
-from operator import attrgetter, ne
 from urllib.parse import quote, urlsplit
 
 import httpx
-import msgspec
 import orjson
 
 from jobwatch import __version__
+from jobwatch.api.decode import PARSE_IN_THREAD_BYTES, Answer, parse_answer, parse_jobs
 from jobwatch.errors import (
     ApiError,
     BadRequest,
@@ -44,7 +42,7 @@ from jobwatch.errors import (
     Unauthorized,
     UsageError,
 )
-from jobwatch.models import Job, parse_jobs
+from jobwatch.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -240,82 +238,6 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-#: answers larger than this are parsed in a thread (100k jobs are ~12 MB, ~30 ms to parse)
-PARSE_IN_THREAD_BYTES = 1_000_000
-_workflow_id = attrgetter("workflow_id")
-# Splitting the array into its items' bytes is ~11 ms at 100k jobs, decoding them all ~26 ms.
-_split_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
-_decode_job = msgspec.json.Decoder(Job).decode
-
-
-@dataclass(eq=False)
-class _Answer:
-    """One answer body and what it parsed to."""
-
-    content: bytes
-    #: the body's array items (None when the body is not an array)
-    items: list[msgspec.Raw] | None
-    #: one job per item, duplicates included
-    parsed: list[Job]
-    #: `parsed` with one entry per workflowId (the last one); `parsed` itself when no duplicates
-    jobs: list[Job]
-    #: the jobs decoded anew, when all others were reused from the previous answer's `jobs`
-    fresh: list[Job] | None = None
-
-
-def _parse_answer(content: bytes, last: _Answer | None) -> _Answer:
-    """Parse an answer body, reusing the previous answer's Job for every item whose bytes are
-    the same at the same position (identical bytes parse to an identical job).
-
-    Raises BadResponse (from parse_jobs) naming what is wrong with a malformed body.
-    """
-    try:
-        items = _split_items(content)
-    except msgspec.DecodeError:
-        items = None  # parse_jobs below accepts it or says what is wrong
-    parsed: list[Job] | None = None
-    fresh: list[Job] | None = None
-    differing: list[int] = []
-    if (
-        items is not None
-        and last is not None
-        and last.items is not None
-        and len(items) == len(last.items)
-    ):
-        differing = list(compress(range(len(items)), map(ne, items, last.items)))
-        # past half, one decode of the whole body is cheaper than one per item
-        if len(differing) * 2 <= len(items):
-            parsed = list(last.parsed)
-            fresh = []
-            try:
-                for i in differing:
-                    parsed[i] = job = _decode_job(items[i])
-                    fresh.append(job)
-            except msgspec.DecodeError:
-                parsed = fresh = None
-    if parsed is None:
-        parsed = parse_jobs(content)
-    # A workflowId listed twice keeps its last entry: the poller must see one state per
-    # job, or it reports (and records) changes that never happened.
-    if (
-        fresh is not None
-        and last is not None
-        and last.jobs is last.parsed
-        and all(parsed[i].workflow_id == last.parsed[i].workflow_id for i in differing)
-    ):
-        # the previous answer had no duplicates and no item changed its workflowId
-        return _Answer(content, items, parsed, parsed, fresh)
-    # A set of the IDs, built in C, finds them in ~6 ms at 100k jobs (a dict of the
-    # jobs took 9-17 ms); the dict is built only when there are duplicates.
-    if len(set(map(_workflow_id, parsed))) == len(parsed):
-        jobs = parsed
-    else:
-        jobs = list({job.workflow_id: job for job in parsed}.values())
-    # reused jobs are in the previous `jobs` only if that had no duplicates
-    reusable = last is not None and last.jobs is last.parsed and jobs is parsed
-    return _Answer(content, items, parsed, jobs, fresh if reusable else None)
-
-
 class SharelyClient:
     """Talks to one workspace of the Sharely API; raises only ApiError subclasses once built.
 
@@ -353,7 +275,7 @@ class SharelyClient:
         self._source = self._resolve(creds, os.environ if environ is None else environ)
         self._lock = asyncio.Lock()
         # request body -> the last fetch's answer to it, to skip or reuse its parsing
-        self._answers: dict[bytes, _Answer] = {}
+        self._answers: dict[bytes, Answer] = {}
         host = urlsplit(conn.base_url).hostname or ""
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -722,7 +644,7 @@ class SharelyClient:
                 for start in range(0, len(ids), self.BATCH_SIZE)
             ]
         previous = self._answers
-        answers: dict[bytes, _Answer] = {}
+        answers: dict[bytes, Answer] = {}
         nbytes = 0
         unchanged = bool(bodies)
         for body in bodies:
@@ -731,7 +653,7 @@ class SharelyClient:
             nbytes += len(content)
             last = previous.get(body)
             if last is not None and last.content == content:
-                answers[body] = _Answer(content, last.items, last.parsed, last.jobs, [])
+                answers[body] = Answer(content, last.items, last.parsed, last.jobs, [])
             else:
                 if len(content) > PARSE_IN_THREAD_BYTES:
                     # msgspec holds the GIL, but the event loop gets the time around it
@@ -753,10 +675,10 @@ class SharelyClient:
             jobs.extend(answer.jobs)
         return FetchResult(jobs, nbytes, unchanged)
 
-    def _parse(self, response: httpx.Response, last: _Answer | None) -> _Answer:
+    def _parse(self, response: httpx.Response, last: Answer | None) -> Answer:
         error: BadResponse | None = None
         try:
-            return _parse_answer(response.content, last)
+            return parse_answer(response.content, last)
         except BadResponse as exc:
             error = exc
         # The message quotes the start of the body, which must not echo a secret back, not even

@@ -24,6 +24,7 @@ from jobwatch.cli.parser import (
     NOTHING_CONFIGURED,
 )
 from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.statuses import COMPLETED_CODE, NOT_FOUND_CODE
 
 if TYPE_CHECKING:
     from jobwatch.store.config import Config, WorkspaceConfig
@@ -143,10 +144,10 @@ async def cmd_status(args: argparse.Namespace) -> int:
 def wait_outcome(poller) -> tuple[int, list]:
     """The exit code for the jobs' final states and the jobs that did not complete."""
     jobs = [poller.jobs[i] for i in poller.tracked if i in poller.jobs]
-    not_completed = [j for j in jobs if j.status.code != 2]
+    not_completed = [j for j in jobs if j.status.code != COMPLETED_CODE]
     if any(j.status.is_failure for j in jobs):
         return EXIT_FAILED, not_completed
-    if any(j.status.code == -1 for j in jobs):
+    if any(j.status.code == NOT_FOUND_CODE for j in jobs):
         return EXIT_NOT_FOUND, not_completed
     return EXIT_OK, not_completed
 

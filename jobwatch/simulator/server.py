@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from jobwatch.models import KNOWN_NAMES
+from jobwatch.models import API_NAMES
 
 MALFORMED_KINDS = (
     "truncated",
@@ -117,7 +117,7 @@ _STATUS_CACHE: dict[tuple[int, str], dict] = {}
 def _status(code: int, name: str | None = None) -> dict:
     """A shared, never-mutated status object; jobs point at these."""
     if name is None:
-        name = KNOWN_NAMES.get(code, "UNKNOWN")
+        name = API_NAMES.get(code, "UNKNOWN")
     key = (code, name)
     st = _STATUS_CACHE.get(key)
     if st is None:

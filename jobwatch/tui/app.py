@@ -17,6 +17,7 @@ from textual.command import CommandListItem, SimpleCommand
 from textual.screen import Screen
 
 from jobwatch.errors import JobwatchError
+from jobwatch.statuses import API_CODES, STATUSES
 from jobwatch.store.config import Config, WorkspaceConfig, load_config, save_config
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.screens.main import MainScreen
@@ -236,18 +237,8 @@ class JobwatchApp(App[int]):
                 ),
                 ("Detail pane", "Focus the detail pane (enter)", main.action_focus_detail),
             ]
-            for code, label in enumerate(
-                (
-                    "running",
-                    "completed",
-                    "failed",
-                    "cancelled",
-                    "terminated",
-                    "continued as new",
-                    "timed out",
-                ),
-                start=1,
-            ):
+            for code in API_CODES:
+                label = STATUSES[code].name.lower().replace("_", " ")
                 ours.append(
                     (
                         f"Show only {label}",

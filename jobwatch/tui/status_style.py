@@ -12,23 +12,17 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from textual.color import Color, ColorParseError
 
-from jobwatch.models import NOT_FOUND_CODE
+from jobwatch.statuses import STATUSES, UNKNOWN
 
 if TYPE_CHECKING:
     from textual.app import App
 
+#: the theme variable of each status code (jobwatch.statuses has the names)
 STATUS_VARIABLES: dict[int, str] = {
-    0: "status-unknown",
-    1: "status-running",
-    2: "status-completed",
-    3: "status-failed",
-    4: "status-cancelled",
-    5: "status-terminated",
-    6: "status-continued",
-    7: "status-timed-out",
-    NOT_FOUND_CODE: "status-not-found",
+    UNKNOWN.code: UNKNOWN.color_variable,
+    **{code: info.color_variable for code, info in STATUSES.items()},
 }
-UNKNOWN_VARIABLE = "status-unknown"
+UNKNOWN_VARIABLE = UNKNOWN.color_variable
 
 DEFAULT_STATUS_COLORS: dict[str, str] = {
     "status-running": "#4ea1ff",

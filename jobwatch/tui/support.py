@@ -1,4 +1,4 @@
-"""Plain-text pieces of the dashboard that need no Textual: the support snippet and the per-status hints.
+"""Plain-text pieces of the dashboard that need no Textual: the support snippet.
 
 The snippet is what a person pastes into a support ticket: every ID in full, times in UTC ISO 8601.
 """
@@ -9,30 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from jobwatch.models import NOT_FOUND_CODE, Status
-
-_FAILURE_HINT = (
-    "Retry the operation that started this job, or open a support ticket with these IDs "
-    "(press y to copy them)."
-)
-
-STATUS_HINTS: dict[int, str] = {
-    1: "In progress. Terminal states are notified as they happen.",
-    2: "Finished. Confirm the resource through its own endpoint (the job status alone does not prove it).",
-    3: _FAILURE_HINT,
-    4: "Cancelled before it finished. Start the originating operation again if it is still needed.",
-    5: _FAILURE_HINT,
-    6: "Not finished: it goes on under a new runId. jobwatch keeps polling and records the chain.",
-    7: _FAILURE_HINT,
-    NOT_FOUND_CODE: "The API does not know this ID (it was left out of several answers in a row). "
-    "Check the ID and the workspace.",
-}
-UNKNOWN_HINT = "A status jobwatch does not know; shown as the API sent it. Not treated as finished."
-
-
-def status_hint(code: int) -> str:
-    """One sentence telling a person what to do about a job in this status."""
-    return STATUS_HINTS.get(code, UNKNOWN_HINT)
+from jobwatch.models import Status
 
 
 def iso_utc(epoch: float | None) -> str:

@@ -72,9 +72,9 @@ async def test_a_poll_where_nothing_changed_parses_and_records_nothing(monkeypat
         token_env="TOKEN",
     )
     parsed = []
-    real_parse = api._parse_answer
+    real_parse = api.parse_answer
     monkeypatch.setattr(
-        api, "_parse_answer", lambda body, last: parsed.append(1) or real_parse(body, last)
+        api, "parse_answer", lambda body, last: parsed.append(1) or real_parse(body, last)
     )
     try:
         client = SharelyClient(ws.connection(), ws.credentials(), environ={"TOKEN": sim.token})

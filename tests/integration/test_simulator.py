@@ -16,8 +16,8 @@ import httpx
 import orjson
 import pytest
 
+from jobwatch.api.decode import parse_jobs
 from jobwatch.errors import BadResponse
-from jobwatch.models import parse_jobs
 from jobwatch.simulator.server import (
     DEMO_MAX_JOBS,
     MALFORMED_KINDS,

@@ -12,7 +12,6 @@ from textual import events
 from textual.app import App, ComposeResult
 
 from jobwatch.formatting import (
-    STATUS_SYMBOLS,
     format_age,
     format_clock,
     format_duration,
@@ -20,7 +19,8 @@ from jobwatch.formatting import (
     status_symbol,
     status_text,
 )
-from jobwatch.models import KNOWN_NAMES, NOT_FOUND, Status
+from jobwatch.models import NOT_FOUND, Status
+from jobwatch.statuses import STATUSES
 from jobwatch.tui.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
 from jobwatch.tui.widgets.job_table import (
     ELAPSED_WIDTH,
@@ -97,9 +97,10 @@ def test_shorten_run_id() -> None:
 
 
 def test_status_symbols_are_single_cell_and_distinct() -> None:
-    for code in [*KNOWN_NAMES, -1]:
+    for code in STATUSES:
         assert cell_len(status_symbol(code)) == 1, code
-    assert len(set(STATUS_SYMBOLS.values())) == len(STATUS_SYMBOLS)
+    symbols = [info.symbol for info in STATUSES.values()]
+    assert len(set(symbols)) == len(symbols)
     assert status_symbol(99) == "?"
     assert status_symbol(0) == "?"
     assert status_text(COMPLETED) == "✓ COMPLETED"

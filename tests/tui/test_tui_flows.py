@@ -38,7 +38,7 @@ async def test_rows_appear_with_workspace_name_and_counts(sim, history, tmp_path
         summary = screen.summary.summary_text()
         # Nine statuses do not fit 120 columns with their names: symbol and count only.
         assert "▶2 " in summary and "✗1 " in summary and "↻1 " in summary
-        assert app.title == "jobwatch — 3 running, 3 failed"
+        assert app.title == "jobwatch — 3 running, 5 failed"
         assert table.row(FAILED_ID).run_id == FAILED_RUN
 
 
@@ -255,7 +255,7 @@ async def test_terminal_state_notifies_and_updates_title(sim, history, tmp_path)
         await wait_for(pilot, lambda: len(table) == 12)
         sim.set_status(RUNNING_ID, 3)
         await wait_for(pilot, lambda: table.row(RUNNING_ID).status.code == 3)
-        assert app.title == "jobwatch — 2 running, 4 failed"
+        assert app.title == "jobwatch — 2 running, 6 failed"
         messages = [n.message for n in app._notifications]
         assert any(RUNNING_ID in m for m in messages)
 

@@ -27,6 +27,7 @@ from jobwatch.api.client import (
     check_connection_security,
     parse_retry_after,
 )
+from jobwatch.api.decode import parse_jobs
 from jobwatch.errors import (
     ApiError,
     BadRequest,
@@ -39,7 +40,7 @@ from jobwatch.errors import (
     Unauthorized,
     UsageError,
 )
-from jobwatch.models import Job, Status, parse_jobs
+from jobwatch.models import Job, Status
 
 WS = "11111111-2222-3333-4444-555555555555"
 ORG = "99999999-8888-7777-6666-555555555555"

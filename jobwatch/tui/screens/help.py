@@ -10,22 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from jobwatch.formatting import STATUS_SYMBOLS
-from jobwatch.models import NOT_FOUND_CODE
+from jobwatch.statuses import IN_ORDER, UNKNOWN
 from jobwatch.tui.status_style import status_styles, style_for
-
-# (status code, label, meaning) in the order a watcher meets them.
-STATUS_MEANINGS: tuple[tuple[int, str, str], ...] = (
-    (1, "RUNNING", "in progress"),
-    (6, "CONTINUED_AS_NEW", "not finished: goes on under a new runId"),
-    (2, "COMPLETED", "done; confirm the resource via its own endpoint"),
-    (3, "FAILED", "retry the operation, or send support the snippet (y)"),
-    (5, "TERMINATED", "stopped by force: a failure, as FAILED"),
-    (7, "TIMED_OUT", "ran out of time: a failure, as FAILED"),
-    (4, "CANCELLED", "stopped on request"),
-    (NOT_FOUND_CODE, "NOT_FOUND", "the API keeps leaving this ID out of its answer"),
-    (0, "UNKNOWN", "a code jobwatch does not know; not final"),
-)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -95,12 +81,11 @@ class HelpScreen(ModalScreen[None]):
     def _statuses_text(self) -> Text:
         styles = status_styles(self.app)
         text = Text()
-        for i, (code, label, meaning) in enumerate(STATUS_MEANINGS):
+        for i, info in enumerate((*IN_ORDER, UNKNOWN)):
             if i:
                 text.append("\n")
-            symbol = STATUS_SYMBOLS.get(code, "?")
-            text.append(f"{symbol} {label}".ljust(19), style=style_for(styles, code))
-            text.append(meaning)
+            text.append(f"{info.symbol} {info.name}".ljust(19), style=style_for(styles, info.code))
+            text.append(info.meaning)
         return text
 
     def action_close(self) -> None:

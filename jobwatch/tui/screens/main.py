@@ -40,6 +40,7 @@ from jobwatch.events import (
 from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job
 from jobwatch.poller import DEFAULT_INTERVAL, Poller
+from jobwatch.statuses import ACTIVE_CODES, FAILURE_CODES
 from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.tui.messages import (
     Health,
@@ -476,7 +477,7 @@ class MainScreen(Screen):
                 )
         else:
             self.notify(
-                f"{len(reached)} jobs finished, {len(failed)} of them failed or were stopped.",
+                f"{len(reached)} jobs finished, {len(failed)} of them did not complete.",
                 severity="error" if failed else "information",
             )
         if failed and self.bell_enabled:
@@ -581,8 +582,8 @@ class MainScreen(Screen):
 
     def _update_title(self) -> None:
         counts = self._counts
-        running = counts[1] + counts[6]
-        failed = counts[3] + counts[5] + counts[7]
+        running = sum(counts[code] for code in ACTIVE_CODES)
+        failed = sum(counts[code] for code in FAILURE_CODES)
         title = f"jobwatch — {running} running, {failed} failed"
         self.app.title = title
         if self.session is not None:

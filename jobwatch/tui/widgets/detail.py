@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from jobwatch.formatting import format_clock, format_duration, status_symbol
+from jobwatch.statuses import hint as status_hint
 from jobwatch.tui.status_style import status_styles, style_for
-from jobwatch.tui.support import status_hint
 
 
 def render_detail(

@@ -31,6 +31,7 @@ from textual.strip import Strip
 
 from jobwatch.formatting import format_clock, format_duration, shorten_run_id, status_symbol
 from jobwatch.models import Status
+from jobwatch.statuses import rank as status_rank
 from jobwatch.tui.status_style import status_styles, style_for
 
 
@@ -47,10 +48,6 @@ class JobRow:
 
 SORT_MODES: tuple[str, ...] = ("last change", "first seen", "status", "workflowId")
 
-# "status" sort: failures first, then live jobs, then unknown, then completed.
-_STATUS_RANK: dict[int, int] = {3: 0, 7: 1, 5: 2, 4: 3, 1: 4, 6: 5, 2: 8}
-_UNKNOWN_RANK = 6
-
 
 def _key_last_change(row: JobRow) -> tuple:
     return (-row.last_change, row.workflow_id)
@@ -61,7 +58,7 @@ def _key_first_seen(row: JobRow) -> tuple:
 
 
 def _key_status(row: JobRow) -> tuple:
-    return (_STATUS_RANK.get(row.status.code, _UNKNOWN_RANK), -row.last_change, row.workflow_id)
+    return (status_rank(row.status.code), -row.last_change, row.workflow_id)
 
 
 def _key_workflow_id(row: JobRow) -> tuple:

@@ -16,19 +16,16 @@ from textual.containers import HorizontalScroll
 from textual.widgets import Static
 
 from jobwatch.formatting import status_symbol
-from jobwatch.models import KNOWN_NAMES, NOT_FOUND_CODE
+from jobwatch.statuses import API_CODES, IN_ORDER, STATUSES
 from jobwatch.tui.messages import StatusFilterRequested
 from jobwatch.tui.status_style import status_styles, style_for
 
-ORDER = (1, 6, 2, 3, 5, 7, 4, NOT_FOUND_CODE)
+ORDER = tuple(info.code for info in IN_ORDER)
 
 
 def status_name(code: int) -> str:
-    if code == 6:
-        return "CONTINUED"
-    if code == NOT_FOUND_CODE:
-        return "NOT_FOUND"
-    return KNOWN_NAMES.get(code, f"UNKNOWN({code})") if code != 0 else "UNKNOWN(0)"
+    info = STATUSES.get(code)
+    return info.short if info is not None else f"UNKNOWN({code})"
 
 
 class StatusChip(Static):
@@ -41,7 +38,9 @@ class StatusChip(Static):
     def __init__(self, code: int) -> None:
         super().__init__("", classes=f"chip-{code}" if code >= 0 else "chip-not-found")
         self.code = code
-        self.tooltip = f"show only {status_name(code)} (key {code})" if 1 <= code <= 7 else "filter"
+        self.tooltip = (
+            f"show only {status_name(code)} (key {code})" if code in API_CODES else "filter"
+        )
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
