@@ -69,7 +69,7 @@ class JobwatchApp(App[int]):
 
     def _load_themes(self) -> None:
         try:
-            from jobwatch.tui.themes import load_themes
+            from jobwatch.tui.theming.themes import load_themes
         except ImportError:
             return
         extra = self.config.path.parent / "themes" if self.config.path else None
@@ -166,7 +166,7 @@ class JobwatchApp(App[int]):
     # -- actions ------------------------------------------------------------------------
 
     def action_workspaces(self) -> None:
-        from jobwatch.tui.screens.picker import WorkspacePicker
+        from jobwatch.tui.dialogs.picker import WorkspacePicker
 
         async def chosen(name: str | None) -> None:
             if name and (name != self.workspace_name or self.main_screen.session is None):

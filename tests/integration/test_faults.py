@@ -532,7 +532,7 @@ async def test_full_disk_then_space_freed_loses_no_transition(sim, tmp_path, mon
 
 
 def test_broken_theme_file_is_reported_and_skipped(tmp_path):
-    themes = pytest.importorskip("jobwatch.tui.themes")
+    themes = pytest.importorskip("jobwatch.tui.theming.themes")
     (tmp_path / "broken.toml").write_text('name = "broken"\nprimary = \n')
     (tmp_path / "wrong.toml").write_text('name = "wrong"\nprimary = "not-a-colour"\n')
     loaded, warnings = themes.load_themes(tmp_path)

@@ -21,7 +21,7 @@ from jobwatch.formatting import (
 )
 from jobwatch.models import NOT_FOUND, Status
 from jobwatch.statuses import STATUSES
-from jobwatch.tui.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
+from jobwatch.tui.theming.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
 from jobwatch.tui.widgets.job_table import (
     ELAPSED_WIDTH,
     MIN_WORKFLOW_ID_WIDTH,

@@ -12,8 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Input, OptionList, Select, Static
 
 from jobwatch.store.config import Config, WorkspaceConfig, load_config
-from jobwatch.tui.screens.help import HelpScreen
-from jobwatch.tui.screens.picker import (
+from jobwatch.tui.dialogs.picker import (
     API_KEY_ENV,
     EMPTY_MESSAGE,
     TOKEN_COMMAND,
@@ -21,6 +20,7 @@ from jobwatch.tui.screens.picker import (
     WorkspacePicker,
     credential_source,
 )
+from jobwatch.tui.screens.help import HelpScreen
 
 WS_A = "0b8e7f52-3c1a-4d6e-9f20-8a7b6c5d4e3f"
 ORG_A = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"

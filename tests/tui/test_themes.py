@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from textual.color import Color
 
-from jobwatch.tui.status_style import STATUS_VARIABLES
-from jobwatch.tui.themes import (
+from jobwatch.tui.theming.status_style import STATUS_VARIABLES
+from jobwatch.tui.theming.themes import (
     DEFAULT_THEME,
     SHIPPED_THEMES,
     load_theme_file,

@@ -78,7 +78,7 @@ async def test_switching_workspace_cancels_the_old_worker(sim, history, tmp_path
 
 
 async def test_w_opens_the_picker_and_enter_switches(sim, history, tmp_path):
-    from jobwatch.tui.screens.picker import WorkspacePicker
+    from jobwatch.tui.dialogs.picker import WorkspacePicker
 
     app = make_app(sim, history, tmp_path, workspaces=[workspace_a(sim), workspace_b(sim)])
     async with app.run_test(size=SIZE) as pilot:

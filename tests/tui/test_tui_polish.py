@@ -22,9 +22,9 @@ from jobwatch.store.config import Config, WorkspaceConfig, load_config, save_con
 from jobwatch.store.history import Transition
 from jobwatch.tui import app as app_module
 from jobwatch.tui.app import JobwatchApp, run_dashboard
+from jobwatch.tui.dialogs.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.messages import Health
 from jobwatch.tui.screens.help import HelpScreen
-from jobwatch.tui.screens.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.widgets.detail import render_detail
 from jobwatch.tui.widgets.header import ConnectionHeader
 from jobwatch.tui.widgets.job_table import JobRow, JobTable

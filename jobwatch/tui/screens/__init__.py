@@ -1,1 +1,1 @@
-"""Screens of the dashboard: the main screen, the workspace picker and the help screen."""
+"""Screens of the dashboard: the main screen and the help screen."""

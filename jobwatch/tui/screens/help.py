@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from jobwatch.statuses import IN_ORDER, UNKNOWN
-from jobwatch.tui.status_style import status_styles, style_for
+from jobwatch.tui.theming.status_style import status_styles, style_for
 
 
 class HelpScreen(ModalScreen[None]):

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from jobwatch.formatting import format_clock, format_duration, status_symbol
 from jobwatch.statuses import hint as status_hint
-from jobwatch.tui.status_style import status_styles, style_for
+from jobwatch.tui.theming.status_style import status_styles, style_for
 
 
 def render_detail(

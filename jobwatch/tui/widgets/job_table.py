@@ -32,7 +32,7 @@ from textual.strip import Strip
 from jobwatch.formatting import format_clock, format_duration, shorten_run_id, status_symbol
 from jobwatch.models import Status
 from jobwatch.statuses import rank as status_rank
-from jobwatch.tui.status_style import status_styles, style_for
+from jobwatch.tui.theming.status_style import status_styles, style_for
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from jobwatch.formatting import status_symbol
 from jobwatch.statuses import API_CODES, IN_ORDER, STATUSES
 from jobwatch.tui.messages import StatusFilterRequested
-from jobwatch.tui.status_style import status_styles, style_for
+from jobwatch.tui.theming.status_style import status_styles, style_for
 
 ORDER = tuple(info.code for info in IN_ORDER)
 

@@ -23,7 +23,7 @@ from textual.theme import Theme
 
 import jobwatch
 from jobwatch.errors import ConfigError
-from jobwatch.tui.status_style import STATUS_VARIABLES
+from jobwatch.tui.theming.status_style import STATUS_VARIABLES
 
 DEFAULT_THEME = "jobwatch-dark"
 SHIPPED_THEMES = ("jobwatch-dark", "jobwatch-light", "jobwatch-high-contrast")

@@ -1,0 +1,1 @@
+"""Modal dialogs: the workspace picker and the add-workspace form."""

@@ -1,0 +1,1 @@
+"""Theming: the shipped and user themes (TOML files turned into Textual themes) and the status colours they define."""
