@@ -88,7 +88,8 @@ def make_client(ws: WorkspaceConfig, args: argparse.Namespace, environ=None, war
     """
     from dataclasses import replace
 
-    from jobwatch.api.client import SharelyClient, check_connection_security
+    from jobwatch.api.client import SharelyClient
+    from jobwatch.api.transport import check_connection_security
 
     conn = replace(ws.connection(insecure=args.insecure), timeout=args.request_timeout)
     warning = check_connection_security(conn)

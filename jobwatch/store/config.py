@@ -84,7 +84,7 @@ class WorkspaceConfig:
 
     def credentials(self):
         """The api.CredentialSpec naming where this workspace's token comes from."""
-        from jobwatch.api.client import CredentialSpec
+        from jobwatch.api.credentials import CredentialSpec
 
         return CredentialSpec(
             token_command=self.token_command, token_env=self.token_env, api_key_env=self.api_key_env
@@ -92,7 +92,7 @@ class WorkspaceConfig:
 
     def connection(self, insecure: bool = False):
         """The api.Connection for this workspace."""
-        from jobwatch.api.client import Connection
+        from jobwatch.api.transport import Connection
 
         return Connection(
             base_url=self.base_url,

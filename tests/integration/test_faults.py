@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from jobwatch.api.client import Connection, SharelyClient
+from jobwatch.api.client import SharelyClient
+from jobwatch.api.transport import Connection
 from jobwatch.cli.output import event_line
 from jobwatch.events import (
     HistoryFailed,

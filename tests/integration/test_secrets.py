@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from jobwatch.api.client import Connection, SharelyClient, check_connection_security
+from jobwatch.api.client import SharelyClient
+from jobwatch.api.transport import Connection, check_connection_security
 from jobwatch.cli.main import main
 from jobwatch.errors import ServerError, UsageError
 from jobwatch.events import PollFailed

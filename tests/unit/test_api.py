@@ -15,19 +15,16 @@ import sys
 import httpx
 import pytest
 
-from jobwatch.api import client as api
-from jobwatch.api.client import (
+from jobwatch.api.client import FetchResult, SharelyClient
+from jobwatch.api.credentials import (
     ApiKeyRejected,
-    Connection,
     CredentialsError,
     CredentialSpec,
-    FetchResult,
-    SharelyClient,
     TokenCommandError,
-    check_connection_security,
-    parse_retry_after,
+    jwt_expiry,
 )
 from jobwatch.api.decode import parse_jobs
+from jobwatch.api.transport import Connection, check_connection_security, parse_retry_after
 from jobwatch.errors import (
     ApiError,
     BadRequest,
@@ -811,11 +808,11 @@ def test_reprs_hide_secrets():
 
 
 def test_jwt_expiry_parsing():
-    assert api._jwt_expiry(jwt(NOW + 5)) == NOW + 5
-    assert api._jwt_expiry(jwt(None)) is None
-    assert api._jwt_expiry("opaque") is None
-    assert api._jwt_expiry("a.!!!.c") is None
-    assert api._jwt_expiry("a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c") is None
+    assert jwt_expiry(jwt(NOW + 5)) == NOW + 5
+    assert jwt_expiry(jwt(None)) is None
+    assert jwt_expiry("opaque") is None
+    assert jwt_expiry("a.!!!.c") is None
+    assert jwt_expiry("a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c") is None
 
 
 # -- reuse of the previous answer's jobs, item by item ------------------------------------

@@ -310,7 +310,8 @@ def test_workspace_choice_needs_a_default_when_several(tmp_path: Path):
     reason="jobwatch.api.client not written yet",
 )
 def test_credentials_and_connection():
-    from jobwatch.api.client import Connection, CredentialSpec
+    from jobwatch.api.credentials import CredentialSpec
+    from jobwatch.api.transport import Connection
 
     ws = WorkspaceConfig("p", WS_ID, ORG_ID, "http://127.0.0.1:9", token_command="echo t")
     assert ws.credentials() == CredentialSpec(token_command="echo t")
