@@ -18,16 +18,14 @@ import pytest
 
 from jobwatch.api.decode import parse_jobs
 from jobwatch.errors import BadResponse
-from jobwatch.simulator.server import (
+from jobwatch.simulator.faults import MALFORMED_KINDS, Faults
+from jobwatch.simulator.scenarios import (
     DEMO_MAX_JOBS,
-    MALFORMED_KINDS,
     STATIC_JOBS,
     STATIC_ORGANIZATION_ID,
     STATIC_WORKSPACE_ID,
-    Faults,
-    Simulator,
-    run_simulate,
 )
+from jobwatch.simulator.server import Simulator, run_simulate
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
