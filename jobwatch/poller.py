@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from jobwatch.errors import ApiError, JobwatchError
 from jobwatch.events import (
@@ -31,6 +31,9 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+
+if TYPE_CHECKING:
+    from jobwatch.api.client import FetchResult
 from jobwatch.store import eventlog
 
 DEFAULT_INTERVAL = 2.0
@@ -43,7 +46,9 @@ DIFF_IN_THREAD_JOBS = 10_000
 
 
 class JobSource(Protocol):
-    async def fetch_jobs(self, job_ids: Sequence[str] | None): ...
+    """What the poller polls: the API client, or a fake in unit tests."""
+
+    async def fetch_jobs(self, job_ids: Sequence[str] | None) -> FetchResult: ...
 
 
 class HistorySink(Protocol):
@@ -210,8 +215,8 @@ class Poller:
             else:
                 result = await self.client.fetch_jobs(requested)
                 jobs, nbytes = result.jobs, result.nbytes
-                unchanged = getattr(result, "unchanged", False)
-                if getattr(result, "previous", None) is self._diffed_jobs is not None:
+                unchanged = result.unchanged
+                if result.previous is self._diffed_jobs is not None:
                     fresh = result.fresh
         except ApiError as error:
             return self._failed(error), None
@@ -266,9 +271,11 @@ class Poller:
             (_, older), (at, newer) = unsaved[0], unsaved[1]
             merged = {j.workflow_id: j for j in (*older, *newer)}
             unsaved[0:2] = [(at, list(merged.values()))]
+        history = self.history
+        assert history is not None
         while unsaved:
             at, jobs = unsaved[0]
-            self.history.record(self.workspace_id, jobs, at, polled_at=at)
+            history.record(self.workspace_id, jobs, at, polled_at=at)
             unsaved.pop(0)
 
     def _diff(
@@ -348,7 +355,7 @@ class Poller:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    async def run(self, *, until_done: bool = False) -> AsyncIterator[list[Event]]:
+    async def run(self, *, until_done: bool = False) -> AsyncGenerator[list[Event], None]:
         """Poll until stopped by a non-retryable error or too many failures.
 
         With until_done (for `jobwatch wait`), also end once every tracked job is terminal.
@@ -378,7 +385,7 @@ class Poller:
                 self.next_poll_at = self.clock() + delay
             await self._sleep(delay)
 
-    async def _tick_emitting_first(self) -> AsyncIterator[list[Event]]:
+    async def _tick_emitting_first(self) -> AsyncGenerator[list[Event], None]:
         """One tick as two batches: the changes at once, then [HistoryFailed?, PollCompleted]
         once the history has them (a first write of 100k jobs takes ~0.7 s).
 

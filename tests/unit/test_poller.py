@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from dataclasses import dataclass
 
 import pytest
 
+from jobwatch.api.client import FetchResult
 from jobwatch.errors import JobwatchError, NotFound, RateLimited, ServerError, Unauthorized
 from jobwatch.events import (
     HistoryFailed,
@@ -30,12 +30,6 @@ DONE = Status(2, "COMPLETED")
 CAN = Status(6, "CONTINUED_AS_NEW")
 
 
-@dataclass
-class Result:
-    jobs: list[Job]
-    nbytes: int = 10
-
-
 class Script:
     """Answers each fetch with the next scripted item: a list of jobs or an exception."""
 
@@ -48,7 +42,7 @@ class Script:
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
-        return Result(answer)
+        return FetchResult(answer, nbytes=10)
 
 
 class Recorder:
@@ -245,22 +239,14 @@ async def test_default_run_hands_out_a_tick_only_once_stored():
     await ticks.aclose()
 
 
-@dataclass
-class ReusingResult:
-    jobs: list[Job]
-    nbytes: int = 10
-    fresh: list[Job] | None = None
-    previous: list[Job] | None = None
-
-
 async def test_only_fresh_jobs_are_compared_when_the_rest_is_the_list_last_diffed():
     first = [Job("a", Status(1, "RUNNING")), Job("b", Status(1, "RUNNING"))]
     b_done = Job("b", Status(2, "COMPLETED"))
     answers = [
-        ReusingResult(first),
-        ReusingResult([first[0], b_done], fresh=[b_done], previous=first),
+        FetchResult(first, 10),
+        FetchResult([first[0], b_done], 10, fresh=[b_done], previous=first),
         # claims nothing is fresh, but against a list this poller never compared: all compared
-        ReusingResult([Job("a", Status(3, "FAILED")), b_done], fresh=[], previous=[]),
+        FetchResult([Job("a", Status(3, "FAILED")), b_done], 10, fresh=[], previous=[]),
     ]
 
     class Source:
