@@ -147,7 +147,8 @@ Expectation = Callable[[Snapshot, Snapshot], bool]
 
 
 class Waiter:
-    """A predicate that the reader thread checks after every chunk until it first holds."""
+    """A predicate that the reader thread checks on every new screen state (each chunk, or each
+    whole frame with synchronized output) until it first holds."""
 
     def __init__(self, session: PtySession, predicate: Predicate) -> None:
         self._session = session
@@ -214,11 +215,11 @@ class PtySession:
         self._exit_status: int | None = None
         self._reaped = False
         self._reap_lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
         self.started_at = time.perf_counter()
         self._proc = ptyprocess.PtyProcess.spawn(
             self.argv, cwd=cwd, env=full_env, dimensions=(self.rows, self.columns)
         )
+        self._wake_r, self._wake_w = os.pipe()  # close() wakes the reader with it
         self.pid: int = self._proc.pid
         self._fd: int = self._proc.fd
         self._last_time = self.started_at
@@ -461,7 +462,12 @@ class PtySession:
         return not self._reap(block=False)
 
     def close(self, grace: float = 3.0) -> int | None:
-        """Terminate the process group (SIGTERM, then SIGKILL after `grace` s), reap, clean up."""
+        """Terminate the process group (SIGTERM, then SIGKILL after `grace` s), reap, clean up.
+
+        Returns the exit code (negative: the signal that ended it). Calling it again is harmless.
+        """
+        if self._wake_w == -1:
+            return self._exit_status
         if not self._reaped:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -493,8 +499,7 @@ class PtySession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._wake_w != -1:
-            self.close()
+        self.close()
 
 
 # --------------------------------------------------------------------------------------------
