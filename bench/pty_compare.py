@@ -188,7 +188,8 @@ def table(minimal: Figures, command: Figures, ratios: dict[str, float | None]) -
         ("RSS at end (MB)", fmt(minimal.rss_mb), fmt(command.rss_mb), ""),
         ("exit status after q", fmt(minimal.exit_status), fmt(command.exit_status), ""),
     ]  # fmt: skip
-    head = ("", "minimal", shlex.join(command.argv[-2:]) if command.argv else "command", "ratio")
+    shown = shlex.join([Path(command.argv[0]).name, *command.argv[1:]]) if command.argv else ""
+    head = ("", "minimal", shown if len(shown) <= 32 else f"{shown[:31]}…", "ratio")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     lines = [
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
