@@ -101,3 +101,44 @@ def test_key_names_map_to_terminal_bytes():
     assert pty_probe.key_bytes("slash") == b"/"
     assert pty_probe.key_bytes("é") == "é".encode()
     assert pty_probe.key_bytes(b"\x1b[A") == b"\x1b[A"
+
+
+def screen_of(lines: list[tuple[str, str]], columns: int = 120, height: int = 12):
+    """A pyte screen with each (SGR parameters, text) pair drawn on its own line."""
+    import pyte
+
+    screen = pyte.Screen(columns, height)
+    stream = pyte.ByteStream(screen)
+    for y, (sgr, text) in enumerate(lines):
+        stream.feed(f"\x1b[{y + 1};1H\x1b[{sgr}m{text.ljust(78)}\x1b[0m".encode())
+    return screen
+
+
+ROWS = [f" taxonomy-publish-{n:08x} ▶ RUNNING   {n:08x}…" for n in range(6)]
+PLAIN, CURSOR, STRIPE = "48;2;22;27;34", "48;2;43;74;111", "48;2;30;30;30"
+
+
+def test_cursor_line_is_the_row_whose_background_no_other_row_has():
+    head = [("1", " workflowId    status")]
+    lines = head + [(CURSOR if i == 3 else PLAIN, text) for i, text in enumerate(ROWS)]
+    assert pty_probe.cursor_line(screen_of(lines)) == 4  # line 0 is the header
+    # zebra stripes: two backgrounds shared by many rows, the cursor's by one
+    striped = head + [
+        (CURSOR if i == 2 else STRIPE if i % 2 else PLAIN, text) for i, text in enumerate(ROWS)
+    ]
+    assert pty_probe.cursor_line(screen_of(striped)) == 3
+    # reverse video instead of a background colour
+    reverse = head + [("7" if i == 5 else "", text) for i, text in enumerate(ROWS)]
+    assert pty_probe.cursor_line(screen_of(reverse)) == 6
+
+
+def test_cursor_line_with_few_rows_compares_with_the_blank_table_below():
+    one = [(CURSOR, ROWS[0]), (PLAIN, "")]
+    assert pty_probe.cursor_line(screen_of(one)) == 0
+    two = [(PLAIN, ROWS[0]), (CURSOR, ROWS[1]), (PLAIN, "")]
+    assert pty_probe.cursor_line(screen_of(two)) == 1
+
+
+def test_cursor_line_is_none_when_no_row_stands_out():
+    assert pty_probe.cursor_line(screen_of([(PLAIN, text) for text in ROWS])) is None
+    assert pty_probe.cursor_line(screen_of([(PLAIN, " nothing here")])) is None
