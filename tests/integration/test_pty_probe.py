@@ -35,10 +35,11 @@ def minimal_argv(rows: int) -> list[str]:
 def test_minimal_app_down_moves_the_cursor_and_the_detail_follows():
     with pty_probe.PtySession(minimal_argv(50)) as session:
         pid = session.pid
-        first = session.wait_for_snapshot(pty_probe.rows_shown(30), FIRST_ROWS_TIMEOUT)
+        # 40 lines less title, summary, table header and footer: 36 of the 50 rows fit. (Textual's
+        # first frames can be partial, one in ~25 starts showed 30 rows and no footer yet.)
+        first = session.wait_for_snapshot(pty_probe.rows_shown(36), FIRST_ROWS_TIMEOUT)
         assert first is not None, session.screen_text()
         rows = pty_probe.table_rows(first)
-        # 40 lines less title, summary, table header and footer: 36 of the 50 rows fit.
         assert len(rows) == 36, first.text
         assert all(r.id.startswith(minimal_app.KINDS) for r in rows), [r.id for r in rows]
         assert session.wait_for(pty_probe.cursor_row_in_detail(), 10.0) is not None
@@ -142,3 +143,15 @@ def test_cursor_line_with_few_rows_compares_with_the_blank_table_below():
 def test_cursor_line_is_none_when_no_row_stands_out():
     assert pty_probe.cursor_line(screen_of([(PLAIN, text) for text in ROWS])) is None
     assert pty_probe.cursor_line(screen_of([(PLAIN, " nothing here")])) is None
+
+
+def test_first_rows_seconds_times_spawn_to_the_first_frame_with_the_rows():
+    seconds = pty_probe.first_rows_seconds(minimal_argv(20), predicate=pty_probe.rows_shown(20))
+    assert seconds is not None and 0 < seconds < FIRST_ROWS_TIMEOUT
+    # 21 rows never fit a 20-row app: the wait ends at the timeout, with None
+    assert (
+        pty_probe.first_rows_seconds(
+            minimal_argv(20), predicate=pty_probe.rows_shown(21), timeout=1.5
+        )
+        is None
+    )
