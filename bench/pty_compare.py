@@ -7,7 +7,8 @@ spawned on a 120x40 pty with TERM=xterm-256color and COLORTERM=truecolor; its sc
 through pyte (bench/pty_probe.py). For each it reports:
 
 - first_rows_s: from spawn to the first whole frame with --first-rows table rows, one of them
-  highlighted (interpreter start, imports, first poll for the dashboard, first paint);
+  highlighted (interpreter start, imports, first poll for the dashboard, first paint); an
+  intermediate start-up frame that already shows that many rows counts, as a user would see it;
 - key latency p50/p95/max (ms): `down` pressed every --interval s (or as soon as the previous
   press showed, if that took longer) --presses times; each from the key written to the arrival of
   the frame in which the cursor is on the next row (that job, should the table have re-sorted)
