@@ -38,6 +38,8 @@ credentials (never on the command line):
   SHARELY_ACCESS_TOKEN (a bearer token) or SHARELY_API_KEY (an sk-sharely-... key)
 """
 
+# "3" is jobwatch.poller.DEFAULT_MISSING_AFTER, not imported here: the poller pulls in asyncio and
+# costs `jobwatch --help` ~60 ms. tests/integration/test_cli.py pins the two together.
 STATUS_HELP = """\
 not found: an ID missing from the API's answer is asked for again every --interval until it
 appears or has been missing from 3 answers in a row; only then is it "not found" (on stderr),

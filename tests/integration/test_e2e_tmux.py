@@ -190,7 +190,8 @@ def test_bare_jobwatch_after_workspaces_add(sim: Simulator, tmp_path: Path):
 def test_watch_with_a_named_workspace(sim: Simulator, tmp_path: Path):
     """`watch -w prod` while another workspace (the simulator's second one) is the default."""
     user = User(tmp_path, PROD_TOKEN=sim.token, OTHER_TOKEN=sim.other_token)
-    user.add_workspace("prod", sim, "PROD_TOKEN")
+    # the workspace's interval is what the dashboard polls at (and keeps this test short)
+    user.add_workspace("prod", sim, "PROD_TOKEN", "--interval", "0.25")
     other = user.jobwatch(
         "workspaces",
         "add",
@@ -221,7 +222,7 @@ def test_second_workspace_chosen_in_the_picker(sim: Simulator, tmp_path: Path):
         second_run = second.add_job("second-workspace-job", code=1)
         user = User(tmp_path, PROD_TOKEN=sim.token, SECOND_TOKEN=second.token)
         user.add_workspace("prod", sim, "PROD_TOKEN", "--default")
-        user.add_workspace("second", second, "SECOND_TOKEN")
+        user.add_workspace("second", second, "SECOND_TOKEN", "--interval", "0.25")
         with user.terminal() as term:
             term.screen_until(lambda s: RUNNING_ID in s, "prod's jobs")
             term.press("w")
@@ -241,7 +242,7 @@ def test_second_workspace_chosen_in_the_picker(sim: Simulator, tmp_path: Path):
 
 
 def test_watch_with_flags_and_no_config(sim: Simulator, tmp_path: Path):
-    """`watch --base-url … --workspace-id … --organization-id …`: no config file needed."""
+    """`watch --base-url … --workspace-id … --organization-id … --interval S`: no config needed."""
     user = User(tmp_path, SHARELY_ACCESS_TOKEN=sim.token)
     flags = [
         "--base-url",
@@ -251,7 +252,7 @@ def test_watch_with_flags_and_no_config(sim: Simulator, tmp_path: Path):
         "--organization-id",
         sim.organization_id,
     ]
-    with user.terminal("watch", *flags) as term:
+    with user.terminal("watch", *flags, "--interval", "0.25") as term:
         term.screen_until(
             lambda s: RUNNING_ID in s and "Static Test Workspace" in s,
             "the jobs and the workspace name",
