@@ -93,7 +93,8 @@ class WorkspaceConfig:
     base_url: str = DEFAULT_BASE_URL
     token_env: str | None = None
     api_key_env: str | None = None
-    token_command: str | None = None
+    #: kept out of repr: a command line may embed a secret
+    token_command: str | None = field(default=None, repr=False)
     interval: float | None = None
     theme: str | None = None
 

@@ -233,3 +233,13 @@ def test_open_history_warns_and_goes_on_without_it(tmp_path, monkeypatch):
     heard: list[str] = []
     assert open_history(warn=heard.append) is None
     assert len(heard) == 1 and heard[0].startswith("history disabled: ")
+
+
+def test_no_repr_shows_a_token_command(tmp_path):
+    """A token_command may embed a secret; a Target (or its entry) printed in a traceback hides it."""
+    command = "print-token --key sk-sharely-0123456789abcdef"
+    cfg = config(tmp_path)
+    cfg.add_workspace(WorkspaceConfig("p", WS_A, ORG_A, token_command=command))
+    target = Session(cfg).target()
+    for shown in (repr(target), repr(target.workspace), repr(target.credentials), repr(cfg)):
+        assert "sk-sharely" not in shown
