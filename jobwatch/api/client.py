@@ -39,8 +39,6 @@ from jobwatch.models import Job
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.sharely.ai"
-
 
 @dataclass
 class FetchResult:

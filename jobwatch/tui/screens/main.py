@@ -39,7 +39,8 @@ from jobwatch.events import (
 )
 from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job
-from jobwatch.poller import DEFAULT_INTERVAL, Poller
+from jobwatch.poller import Poller
+from jobwatch.session import resolve_interval
 from jobwatch.statuses import ACTIVE_CODES, FAILURE_CODES
 from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.tui.messages import (
@@ -213,7 +214,7 @@ class MainScreen(Screen):
             tracked: list[str] | None = list(dict.fromkeys(job_ids))
         else:
             tracked = self._stored_tracked(workspace.workspace_id) or None
-        interval = self.interval_override or workspace.interval or DEFAULT_INTERVAL
+        interval = resolve_interval(self.interval_override, workspace)
         session = Session(self._generation, workspace, tracked, interval, workspace.name)
         self.session = session
         self._load_from_history(session)
