@@ -30,47 +30,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from jobwatch.formatting import format_clock, format_duration, shorten_run_id, status_symbol
-from jobwatch.models import Status
-from jobwatch.statuses import rank as status_rank
+from jobwatch.tui.job_index import _SORT_KEYS, SORT_MODES, _merge
+from jobwatch.tui.model import JobRow
 from jobwatch.tui.theming.status_style import status_styles, style_for
 
-
-@dataclass(slots=True)
-class JobRow:
-    """One line of the table. Treat as immutable once given to the table: upsert a new one to change it."""
-
-    workflow_id: str
-    status: Status
-    run_id: str
-    first_seen: float
-    last_change: float
-
-
-SORT_MODES: tuple[str, ...] = ("last change", "first seen", "status", "workflowId")
-
-
-def _key_last_change(row: JobRow) -> tuple:
-    return (-row.last_change, row.workflow_id)
-
-
-def _key_first_seen(row: JobRow) -> tuple:
-    return (-row.first_seen, row.workflow_id)
-
-
-def _key_status(row: JobRow) -> tuple:
-    return (status_rank(row.status.code), -row.last_change, row.workflow_id)
-
-
-def _key_workflow_id(row: JobRow) -> tuple:
-    return (row.workflow_id.casefold(), row.workflow_id)
-
-
-_SORT_KEYS: dict[str, Callable[[JobRow], tuple]] = {
-    "last change": _key_last_change,
-    "first seen": _key_first_seen,
-    "status": _key_status,
-    "workflowId": _key_workflow_id,
-}
 _SORT_ARROWS: dict[str, str] = {
     "last change": "▼",
     "first seen": "▼",
@@ -118,41 +81,6 @@ def _fit_right(text: str, width: int) -> str:
     if len(text) >= width:
         return _fit(text, width)
     return " " * (width - len(text)) + text
-
-
-def _merge(ordered: list[tuple], remove: Iterable[tuple], add: Iterable[tuple]) -> list[tuple]:
-    """A sorted copy of `ordered` without the `remove` entries (by identity) and with the `add` ones.
-
-    O(k log n) comparisons and O(n) C-level copying for k changes among n rows: the unchanged rows
-    are never compared again. Entries already present are not added twice.
-    """
-    drop = set()
-    n = len(ordered)
-    for entry in remove:
-        i = bisect_left(ordered, entry)
-        if i < n and ordered[i] is entry:
-            drop.add(i)
-    kept: list[tuple] = []
-    start = 0
-    for i in sorted(drop):
-        kept.extend(ordered[start:i])
-        start = i + 1
-    kept.extend(ordered[start:])
-    fresh = sorted({id(entry): entry for entry in add}.values())
-    if not fresh:
-        return kept
-    merged: list[tuple] = []
-    n = len(kept)
-    start = 0
-    for entry in fresh:
-        i = bisect_left(kept, entry, start)
-        if i < n and kept[i] is entry:
-            continue
-        merged.extend(kept[start:i])
-        merged.append(entry)
-        start = i
-    merged.extend(kept[start:])
-    return merged
 
 
 @dataclass(slots=True, frozen=True)
