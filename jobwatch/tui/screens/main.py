@@ -762,7 +762,7 @@ class MainScreen(Screen):
             self._load_from_history(session)
             self.notify("Nothing tracked any more: showing every job of the workspace.")
         else:
-            self.table.remove(list(drop))
+            self.table.remove_rows(list(drop))
             for wid in drop:
                 code = self._statuses.pop(wid, None)
                 if code is not None:
