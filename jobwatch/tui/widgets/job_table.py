@@ -36,7 +36,12 @@ __all__ = ["JobRow", "JobTable"]
 
 
 class JobTable(ScrollView, can_focus=True):
-    """A sortable, filterable table of jobs that renders only its visible rows."""
+    """A sortable, filterable table of jobs that renders only its visible rows.
+
+    About 400 lines with its CSS (35) because it is a whole widget: its API for the screen, cursor
+    and scrolling, keys and mouse, and the paint. The rows and their order are a JobIndex; the
+    lines are drawn by job_lines.
+    """
 
     DEFAULT_CSS = """
     JobTable {
