@@ -64,6 +64,19 @@ def workspace_input(args: argparse.Namespace) -> WorkspaceInput:
     )
 
 
+def growth_options(args: argparse.Namespace) -> dict[str, object] | None:
+    """`simulate`'s growth options as given (None: the workspace does not grow)."""
+    given = {
+        "every": args.grow_every,
+        "new_share": args.new_share,
+        "finish_share": args.finish_share,
+        "finished": args.finished,
+    }
+    if args.grow is None:
+        return None if all(v is None for v in given.values()) else {}
+    return {"order": args.grow, **{k: v for k, v in given.items() if v is not None}}
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run the command: the one place that reads the Namespace; every command gets typed values."""
     from jobwatch.session import Flags
@@ -119,6 +132,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 latency=args.latency,
                 rate_limit_every=args.rate_limit_every,
                 malformed=args.malformed,
+                growth=growth_options(args),
             )
         case "demo":
             return commands.cmd_demo(no_tui=args.no_tui, seed=args.seed, speed=args.speed)

@@ -209,6 +209,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND",
         help="answer every job request with a broken body of this kind (an unknown KIND lists them)",
     )
+    grow = p.add_argument_group(
+        "growth (bulk only)",
+        "Let the workspace grow while it is watched: every --grow-every seconds, --new-share of the "
+        "running jobs appear as new jobs and --finish-share of them finish.",
+    )
+    # The orders are jobwatch.simulator.scenarios.GROWTH_ORDERS (not imported here, to keep
+    # `jobwatch --help` fast); tests/integration/test_simulator.py pins the two together.
+    grow.add_argument(
+        "--grow",
+        metavar="ORDER",
+        help="where new jobs go in the list: append, prepend (newest first), reorder (the order "
+        "changes every tick) or mixed",
+    )
+    grow.add_argument("--grow-every", type=_positive, metavar="S", help="seconds per tick (2)")
+    grow.add_argument(
+        "--new-share", type=float, metavar="F", help="new jobs per tick, share of running (0.01)"
+    )
+    grow.add_argument(
+        "--finish-share", type=float, metavar="F", help="running jobs finishing per tick (0.01)"
+    )
+    grow.add_argument(
+        "--finished", type=float, metavar="F", help="share of the jobs finished at start (0.98)"
+    )
 
     ws = sub.add_parser("workspaces", help="list and edit configured workspaces")
     wsub = ws.add_subparsers(dest="ws_command", metavar="ACTION", required=True)
