@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -211,6 +212,9 @@ class JobBook:
         self.growth_ticks = 0
         self.jobs_added = 0
         self.jobs_finished = 0
+        #: the last growth ticks: (when it was due on the book's clock, workflowIds that appeared
+        #: or started again, workflowIds that finished); the bench times their delivery with it
+        self.growth_log: deque[tuple[float, tuple[str, ...], tuple[str, ...]]] = deque(maxlen=1000)
         build = {
             "demo": self._build_demo,
             "bulk": lambda: self._build_bulk(jobs, growth.finished if growth else None),
@@ -351,8 +355,9 @@ class JobBook:
             jobs[wid] = {"workflowId": wid, "status": st, "runId": uuid4(rng)}
             gen[wid] = g
 
-    def _grow(self) -> None:
-        """One growth tick (see Growth): new jobs appear, running ones finish, the order moves."""
+    def _grow(self, due: float) -> None:
+        """One growth tick (see Growth), due at `due` on the book's clock: new jobs appear,
+        running ones finish, the order moves."""
         growth = self.growth
         assert growth is not None
         rng = self._rng
@@ -361,7 +366,8 @@ class JobBook:
         r = len(running)
         new_count = max(1, round(r * growth.new_share)) if growth.new_share > 0 else 0
         finish_count = min(r, max(1, round(r * growth.finish_share))) if growth.finish_share else 0
-        for job in rng.sample(running, finish_count):
+        finishing = rng.sample(running, finish_count)
+        for job in finishing:
             x = rng.random()
             job["status"] = status_object(next(c for p, c in _FINISHED_OUTCOMES if x <= p))
             self._new_gen(job["workflowId"])
@@ -385,6 +391,7 @@ class JobBook:
         for wid in fresh:
             self._new_gen(wid)
         self.jobs_added += len(fresh)
+        self.growth_log.append((due, tuple(fresh), tuple(job["workflowId"] for job in finishing)))
         order = growth.order
         if order == "mixed":
             order = GROWTH_ORDERS[rng.randrange(3)]
@@ -454,8 +461,8 @@ class JobBook:
         if self.growth is not None:
             due = int(now // self.growth.every)
             # at most 10 ticks at once: a clock that jumped must not stall the server
-            for _ in range(min(due - self._growth_ticks_done, 10)):
-                self._grow()
+            for tick in range(self._growth_ticks_done + 1, due + 1)[-10:]:
+                self._grow(self._t0 + tick * self.growth.every / self.speed)
             self._growth_ticks_done = max(self._growth_ticks_done, due)
         if changed:
             self._version += 1
