@@ -49,8 +49,8 @@ def test_watch_in_tmux_shows_a_live_change_and_quits_cleanly(tmp_path: Path):
         )
         env = {
             "SHARELY_ACCESS_TOKEN": sim.token,
-            "JOBWATCH_CONFIG": str(tmp_path / "config.toml"),
-            "JOBWATCH_DATA_DIR": str(tmp_path / "data"),
+            "SHARELY_JOBWATCH_CONFIG": str(tmp_path / "config.toml"),
+            "SHARELY_JOBWATCH_DATA_DIR": str(tmp_path / "data"),
             "TERM": "xterm-256color",
         }
         env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
