@@ -149,7 +149,9 @@ class TestNames:
 class TestConfigMove:
     def test_our_config_and_themes_move_once_private_with_a_note(self, dirs: Dirs, capsys):
         original = write_our_config(dirs.old_config / "config.toml")
+        (dirs.old_config / "config.toml").chmod(0o644)  # as a hand-written file may be
         write_theme(dirs.old_config / "themes")
+        (dirs.old_config / "themes").chmod(0o755)
 
         path = paths.config_path()
 
