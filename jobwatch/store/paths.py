@@ -241,23 +241,25 @@ def _move(src: Path, dst: Path) -> None:
 
 
 def is_our_config(path: Path) -> bool:
-    """A non-empty TOML file whose keys are those of jobwatch's config (store/config.py)."""
+    """A TOML file that names a Sharely workspace the way jobwatch's config does (store/config.py).
+
+    Either the config loads (the one authority on our keys) with at least one workspace, or, for
+    a hand edit that no longer loads, a [workspaces.NAME] table carries Sharely's IDs. A file with
+    only `theme` or `bell` could be anyone's and is left where it is.
+    """
     data = _read_toml(path)
     if not data:
         return False
-    from jobwatch.store.config import load_config  # the one authority on what our config says
+    from jobwatch.store.config import load_config
 
-    try:
-        load_config(path)
-        return True
-    except (JobwatchError, OSError, ValueError):
-        # Ours but not valid today (a hand edit, a key since renamed): a workspace table with
-        # Sharely's IDs is still unmistakably ours.
-        workspaces = data.get("workspaces")
-        return isinstance(workspaces, dict) and any(
-            isinstance(ws, dict) and ("workspace_id" in ws or "organization_id" in ws)
-            for ws in workspaces.values()
-        )
+    with contextlib.suppress(JobwatchError, OSError, ValueError):
+        if load_config(path).workspaces:
+            return True
+    workspaces = data.get("workspaces")
+    return isinstance(workspaces, dict) and any(
+        isinstance(ws, dict) and ("workspace_id" in ws or "organization_id" in ws)
+        for ws in workspaces.values()
+    )
 
 
 def are_our_themes(folder: Path) -> bool:

@@ -202,7 +202,9 @@ class TestConfigMove:
         assert not dirs.new_config.exists()
         assert capsys.readouterr().err == ""
 
-    @pytest.mark.parametrize("text", ["", "not = [valid", 'theme = "a"\nboards = 3\n'])
+    @pytest.mark.parametrize(
+        "text", ["", "not = [valid", 'theme = "a"\nboards = 3\n', 'theme = "dark"\nbell = false\n']
+    )
     def test_empty_broken_or_foreign_configs_are_not_ours(self, dirs: Dirs, text: str):
         old = dirs.old_config / "config.toml"
         old.parent.mkdir(parents=True)
