@@ -1,14 +1,21 @@
-"""The history of observed jobs: every status or runId change, in SQLite.
+"""The history of observed jobs: every status or runId change, in SQLite, with when it happened.
 
-The API has no timestamps, so first-seen and last-change times exist only because
-jobwatch records them here. One table holds the latest state of each job, another
-the transitions (append-only); both are written in the same BEGIN IMMEDIATE
-transaction, which compares each job with the stored state *inside* the write lock:
-two processes recording the same observations never duplicate a transition.
+The API has no timestamps, so first-seen and last-change times exist only because jobwatch
+records them here. Each transition carries its observation window: `observed_at` (the first poll
+that saw the new state) and `not_before` (the last successful poll that still saw the earlier
+state; NULL when none did). Periods without a successful poll are recorded as gaps, finished runs
+with both windows known feed the typical durations, and a person's labels and pins are kept per
+job. jobwatch.store.coverage works out what a poll means; history_writes and history_reads hold
+the SQL; jobwatch.store.schema the versions.
 
-The schema is versioned with PRAGMA user_version and upgraded by MIGRATIONS; a file
-written by a newer jobwatch is refused and left untouched. Every failure surfaces as
-HistoryError (never a sqlite3 exception) so the caller can warn and keep watching.
+One table holds the latest state of each job, another the transitions (append-only); both are
+written in the same BEGIN IMMEDIATE transaction, which compares each job with the stored state
+*inside* the write lock: two processes recording the same observations never duplicate a
+transition. The schema is versioned with PRAGMA user_version and upgraded by MIGRATIONS; a file
+written by a newer jobwatch is refused and left untouched. A file this process may not write is
+opened read-only (`mode=ro`, or `immutable=1` on read-only media), not migrated, and read as it
+is. Every failure surfaces as HistoryError (never a sqlite3 exception) so the caller can warn and
+keep watching.
 """
 
 from __future__ import annotations
@@ -19,75 +26,42 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
+from urllib.parse import quote
 
-from jobwatch.errors import JobwatchError
-from jobwatch.models import Job, Status
+from jobwatch.durations import Typical, typical_durations
+from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.kinds import Kinds
+from jobwatch.models import Job
+from jobwatch.store import history_reads as reads
+from jobwatch.store import history_writes as writes
+from jobwatch.store.coverage import Answer, Coverage, applied, plan_tick
+from jobwatch.store.history_reads import Annotation, JobRecord, Transition
 from jobwatch.store.paths import data_dir, ensure_private_dir
+from jobwatch.store.schema import MIGRATIONS, WINDOWS_VERSION, statements
+from jobwatch.windows import Gap
+
+__all__ = [
+    "Annotation",
+    "Answer",
+    "HistoryError",
+    "HistoryStore",
+    "JobRecord",
+    "MIGRATIONS",
+    "Transition",
+]
 
 HISTORY_FILE_NAME = "history.sqlite3"
 DEFAULT_BUSY_TIMEOUT = 5.0
 LOCK_RETRIES = 3
 #: WAL pages before an automatic checkpoint (~32 MB of WAL at 4 KB pages)
 WAL_AUTOCHECKPOINT_PAGES = 8192
-
-MIGRATIONS: list[str] = [
-    # 1: initial schema
-    """
-    CREATE TABLE jobs (
-        workspace_id TEXT NOT NULL,
-        workflow_id TEXT NOT NULL,
-        status_code INTEGER NOT NULL,
-        status_name TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        first_seen REAL NOT NULL,
-        last_change REAL NOT NULL,
-        PRIMARY KEY (workspace_id, workflow_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE transitions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        workspace_id TEXT NOT NULL,
-        workflow_id TEXT NOT NULL,
-        status_code INTEGER NOT NULL,
-        status_name TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        observed_at REAL NOT NULL
-    );
-    CREATE INDEX transitions_by_job ON transitions (workspace_id, workflow_id, id);
-    CREATE TABLE polls (
-        workspace_id TEXT PRIMARY KEY,
-        last_success REAL NOT NULL
-    );
-    CREATE TABLE tracked (
-        workspace_id TEXT NOT NULL,
-        workflow_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        PRIMARY KEY (workspace_id, workflow_id)
-    );
-    """,
-]
+#: the longest label a person can give a job
+MAX_LABEL_CHARS = 200
 
 
 class HistoryError(JobwatchError):
     """The history database cannot be used; the message names the file and what to do."""
-
-
-@dataclass(frozen=True)
-class Transition:
-    status: Status
-    run_id: str
-    observed_at: float
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    workflow_id: str
-    status: Status
-    run_id: str
-    first_seen: float
-    last_change: float
 
 
 def _is_locked(exc: sqlite3.Error) -> bool:
@@ -118,17 +92,28 @@ def _explain(path: Path, exc: BaseException, busy_timeout: float) -> str:
 class HistoryStore:
     """A history file opened for reading and recording; safe to share between threads."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        read_only: bool | None = None,
+    ):
+        """read_only None: read-only when the file exists and this process may not write it."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self.read_only = read_only
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
-        # workflow_id -> (status code, run_id) of the stored state, per workspace. It reflects
-        # every transition up to id _seen_id; when PRAGMA data_version says another connection
-        # committed, the newer transitions are replayed into it inside the write transaction.
-        self._cache: dict[str, dict[str, tuple[int, str]]] = {}
+        self._target: tuple[str, bool] = (str(self.path), False)  # (database, is a URI)
+        self._version = len(MIGRATIONS)
+        # Per workspace: the stored state of each job and who was in the last all-jobs answer.
+        # It reflects every transition up to id _seen_id; when PRAGMA data_version says another
+        # connection committed, the newer transitions are replayed into it inside the write
+        # transaction (and the rest is read again).
+        self._cache: dict[str, Coverage] = {}
         self._data_version: int | None = None
         self._seen_id = 0
         try:
@@ -148,9 +133,17 @@ class HistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def _windows(self) -> bool:
+        return self._version >= WINDOWS_VERSION
+
     # -- opening and migrating -------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        if self.read_only is None:
+            self.read_only = _not_writable(self.path)
+        if self.read_only:
+            return self._open_read_only()
         ensure_private_dir(self.path.parent)
         if not self.path.exists():
             # SQLite gives the -wal and -shm files the mode of the database file.
@@ -160,11 +153,8 @@ class HistoryStore:
             raise HistoryError(
                 f"history {self.path} is a directory; remove it or set JOBWATCH_DATA_DIR"
             )
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        conn = self._connect()
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             # Read the version before anything can write: a newer file must stay untouched.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
@@ -179,6 +169,53 @@ class HistoryStore:
         except BaseException:
             conn.close()
             raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything; a WAL file on read-only media (no -shm to be made)
+        is opened immutable, which is safe there: nobody can be writing it."""
+        if not self.path.is_file():
+            raise HistoryError(
+                f"history {self.path} cannot be written and does not exist; set JOBWATCH_DATA_DIR"
+            )
+        base = "file:" + quote(str(self.path.resolve()))
+        for params in ("mode=ro", "immutable=1"):
+            self._target = (f"{base}?{params}", True)
+            conn = self._connect()
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "unable to open" in str(exc).lower() and params == "mode=ro":
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if version == 0:
+                # Nothing was ever written: read an empty history of the current schema.
+                conn.close()
+                self._target = (":memory:", False)
+                conn = self._connect()
+                self._migrate(conn)
+                version = len(MIGRATIONS)
+            conn.execute("PRAGMA query_only = ON")
+            self._version = version
+            return conn
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> sqlite3.Connection:
+        database, uri = self._target
+        conn = sqlite3.connect(
+            database,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=uri,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         return conn
 
     def _check_version(self, version: int) -> None:
@@ -196,9 +233,8 @@ class HistoryStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
             for number in range(version + 1, len(MIGRATIONS) + 1):
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in statements(MIGRATIONS[number - 1]):
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:
@@ -247,15 +283,12 @@ class HistoryStore:
         with self._read_lock:
             if self._conn is None:
                 raise HistoryError(f"history {self.path} is closed")
+            if self._target[0] == ":memory:":
+                with self._lock:  # an in-memory stand-in has no second connection
+                    return self._wrap(action)
             try:
                 if self._reader is None:
-                    reader = sqlite3.connect(
-                        self.path,
-                        timeout=self.busy_timeout,
-                        isolation_level=None,
-                        check_same_thread=False,
-                    )
-                    reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                    reader = self._connect()
                     reader.execute("PRAGMA query_only = ON")
                     self._reader = reader
                 return action(self._reader)
@@ -274,6 +307,26 @@ class HistoryStore:
             except (sqlite3.Error, OSError) as exc:
                 raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
 
+    def _write(self, action):
+        """Run `action(conn)` in one BEGIN IMMEDIATE transaction, retried while locked."""
+        if self.read_only:
+            raise HistoryError(
+                f"history {self.path} is open read-only (this process may not write it); "
+                "nothing was saved"
+            )
+
+        def transaction(conn: sqlite3.Connection):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = action(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+            return result
+
+        return self._wrap(lambda conn: self._retry_locked(lambda: transaction(conn)))
+
     # -- recording -----------------------------------------------------------------
 
     def record(
@@ -283,20 +336,32 @@ class HistoryStore:
         observed_at: float,
         *,
         polled_at: float | None = None,
+        answer: Answer | None = None,
+        interval: float | None = None,
     ) -> int:
         """Store what changed since the stored state; returns the number of transitions written.
 
-        Also sets the workspace's last successful poll time (polled_at, else observed_at).
+        `jobs` are the jobs to compare with the stored state (the poller passes only those that
+        changed). `answer` is what the poll saw: every job of its answer and the IDs it asked for
+        (None: all jobs; then `jobs` must be part of `answer.jobs`). Without it the poll is taken
+        to have seen `jobs` only. Sets the workspace's last successful poll time (polled_at, else
+        observed_at) and records a gap before it when the previous one is more than
+        jobwatch.windows.gap_threshold(interval) earlier.
         Raises HistoryError; on error nothing of this call is stored.
         """
         jobs = jobs if isinstance(jobs, list | tuple) else list(jobs)
         last_poll = observed_at if polled_at is None else polled_at
-
-        return self._wrap(
-            lambda conn: self._retry_locked(
-                lambda: self._record(conn, workspace_id, jobs, observed_at, last_poll)
+        try:
+            return self._write(
+                lambda conn: self._record(
+                    conn, workspace_id, jobs, observed_at, last_poll, answer, interval
+                )
             )
-        )
+        except BaseException:
+            # The cached state was updated ahead of the commit that did not happen.
+            self._cache.clear()
+            self._data_version = None
+            raise
 
     def _record(
         self,
@@ -305,87 +370,74 @@ class HistoryStore:
         jobs: Sequence[Job],
         observed_at: float,
         last_poll: float,
+        answer: Answer | None,
+        interval: float | None,
     ) -> int:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            data_version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if data_version != self._data_version:
-                self._catch_up(conn)
-                self._data_version = data_version
-            state = self._cache.get(workspace_id)
-            if state is None:
-                self._seen_id = _max_transition_id(conn)
-                state = {
-                    wid: (code, run_id)
-                    for wid, code, run_id in conn.execute(
-                        "SELECT workflow_id, status_code, run_id FROM jobs WHERE workspace_id = ?",
-                        (workspace_id,),
-                    )
-                }
-                self._cache[workspace_id] = state
-            get = state.get
-            # Most jobs are unchanged: find the others in one comprehension, then look closer.
-            candidates = [j for j in jobs if get(j.workflow_id) != (j.status.code, j.run_id)]
-            new_rows = []
-            changed_rows = []
-            for job in candidates:
-                wid = job.workflow_id
-                key = (job.status.code, job.run_id)
-                current = get(wid)
-                if current == key:
-                    continue  # the same job twice in one observation
-                row = (workspace_id, wid, key[0], job.status.name, key[1], observed_at)
-                if current is None:
-                    new_rows.append(row)
-                else:
-                    changed_rows.append(row)
-                state[wid] = key
-            # In key order the B-tree inserts touch neighbouring pages: a first batch of 100k
-            # jobs is written ~25% faster. Each job has one row per batch, so its own order holds.
-            new_rows.sort(key=_by_workflow_id)
-            changed_rows.sort(key=_by_workflow_id)
-            transitions = new_rows + changed_rows
-            if transitions:
-                conn.executemany(
-                    "INSERT INTO transitions (workspace_id, workflow_id, status_code, status_name, run_id, observed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    transitions,
+        coverage = self._coverage(conn, workspace_id)
+        last_success, last_full = writes.poll_times(conn, workspace_id)
+        # An all-jobs poll older than the latest one (another process wrote it) says nothing new
+        # about who is in the answer.
+        full = (
+            answer is not None
+            and answer.requested is None
+            and (last_full is None or last_poll >= last_full)
+        )
+        tick = plan_tick(
+            coverage,
+            workspace_id,
+            jobs,
+            observed_at,
+            answer=answer,
+            full=full,
+            last_full=last_full,
+            old_rows=lambda wids: writes.old_rows(conn, workspace_id, last_full, wids),
+        )
+        writes.write_tick(conn, workspace_id, tick, last_poll, last_full)
+        if tick.transitions:
+            self._seen_id = _max_transition_id(conn)
+        writes.write_poll(
+            conn,
+            workspace_id,
+            last_poll,
+            full=full,
+            last_success=last_success,
+            interval=interval,
+        )
+        applied(coverage, tick, answer, last_poll)
+        return len(tick.transitions)
+
+    def _coverage(self, conn: sqlite3.Connection, workspace_id: str) -> Coverage:
+        """The workspace's memory, brought up to date with what other connections committed."""
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version != self._data_version:
+            self._catch_up(conn)
+            for stale in self._cache.values():
+                stale.stale = True
+                stale.last_answer = None
+            self._data_version = data_version
+        coverage = self._cache.get(workspace_id)
+        if coverage is None:
+            self._seen_id = _max_transition_id(conn)
+            state = {
+                wid: (code, run_id)
+                for wid, code, run_id in conn.execute(
+                    "SELECT workflow_id, status_code, run_id FROM jobs WHERE workspace_id = ?",
+                    (workspace_id,),
                 )
-            if new_rows:
-                conn.executemany(
-                    "INSERT INTO jobs (workspace_id, workflow_id, status_code, status_name, run_id, first_seen, last_change)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                    new_rows,
-                )
-            if changed_rows:
-                conn.executemany(
-                    "INSERT INTO jobs (workspace_id, workflow_id, status_code, status_name, run_id, first_seen, last_change)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (workspace_id, workflow_id) DO UPDATE SET"
-                    " status_code = ?3, status_name = ?4, run_id = ?5, last_change = ?6",
-                    changed_rows,
-                )
-            if transitions:
-                self._seen_id = _max_transition_id(conn)
-            conn.execute(
-                "INSERT INTO polls (workspace_id, last_success) VALUES (?, ?)"
-                " ON CONFLICT (workspace_id) DO UPDATE SET last_success = excluded.last_success",
-                (workspace_id, last_poll),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            # The cached state was updated ahead of the commit that did not happen.
-            self._cache.clear()
-            self._data_version = None
-            self._rollback(conn)
-            raise
-        return len(transitions)
+            }
+            coverage = Coverage(state, writes.outside_full(conn, workspace_id))
+            self._cache[workspace_id] = coverage
+        elif coverage.stale:
+            coverage.outside = writes.outside_full(conn, workspace_id)
+            coverage.stale = False
+        return coverage
 
     def _catch_up(self, conn: sqlite3.Connection) -> None:
         """Apply to the cache the transitions other connections committed since we last looked."""
         if not self._cache:
             return
         newest = _max_transition_id(conn)
-        cached = sum(len(state) for state in self._cache.values())
+        cached = sum(len(c.state) for c in self._cache.values())
         if newest < self._seen_id or newest - self._seen_id > cached:
             # History was rewritten, or replaying would cost more than reloading.
             self._cache.clear()
@@ -395,103 +447,106 @@ class HistoryStore:
             (self._seen_id,),
         )
         for workspace_id, wid, code, run_id in rows:
-            state = self._cache.get(workspace_id)
-            if state is not None:
-                state[wid] = (code, run_id)
+            coverage = self._cache.get(workspace_id)
+            if coverage is not None:
+                coverage.state[wid] = (code, run_id)
         self._seen_id = newest
 
     # -- reading -------------------------------------------------------------------
 
     def jobs(self, workspace_id: str) -> list[JobRecord]:
-        """Every job ever seen in the workspace, in the order first seen."""
-
-        def action(conn: sqlite3.Connection) -> list[JobRecord]:
-            rows = conn.execute(
-                "SELECT workflow_id, status_code, status_name, run_id, first_seen, last_change FROM jobs"
-                " WHERE workspace_id = ? ORDER BY first_seen, workflow_id",
-                (workspace_id,),
-            ).fetchall()
-            return [_job_record(row) for row in rows]
-
-        return self._read(action)
+        """Every job ever seen in the workspace, in the order first seen, with labels and pins."""
+        return self._read(lambda conn: reads.jobs(conn, self._windows, workspace_id))
 
     def job(self, workspace_id: str, workflow_id: str) -> JobRecord | None:
-        def action(conn: sqlite3.Connection) -> JobRecord | None:
-            row = conn.execute(
-                "SELECT workflow_id, status_code, status_name, run_id, first_seen, last_change FROM jobs"
-                " WHERE workspace_id = ? AND workflow_id = ?",
-                (workspace_id, workflow_id),
-            ).fetchone()
-            return None if row is None else _job_record(row)
-
-        return self._read(action)
+        return self._read(lambda conn: reads.job(conn, self._windows, workspace_id, workflow_id))
 
     def transitions(self, workspace_id: str, workflow_id: str) -> list[Transition]:
-        """The job's transitions, oldest first (the first one is when it was first seen)."""
-
-        def action(conn: sqlite3.Connection) -> list[Transition]:
-            rows = conn.execute(
-                "SELECT status_code, status_name, run_id, observed_at FROM transitions"
-                " WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
-                (workspace_id, workflow_id),
-            ).fetchall()
-            return [Transition(Status(code, name), run_id, at) for code, name, run_id, at in rows]
-
-        return self._read(action)
+        """The job's transitions with their windows, oldest first (the first: when first seen)."""
+        return self._read(
+            lambda conn: reads.transitions(conn, self._windows, workspace_id, workflow_id)
+        )
 
     def run_chain(self, workspace_id: str, workflow_id: str) -> list[str]:
         """The distinct non-empty runIds of the job in the order first seen."""
-
-        def action(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute(
-                "SELECT run_id FROM transitions WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
-                (workspace_id, workflow_id),
-            )
-            return [run_id for run_id in dict.fromkeys(row[0] for row in rows) if run_id]
-
-        return self._read(action)
+        return self._read(lambda conn: reads.run_chain(conn, workspace_id, workflow_id))
 
     def last_poll(self, workspace_id: str) -> float | None:
-        def action(conn: sqlite3.Connection) -> float | None:
-            row = conn.execute(
-                "SELECT last_success FROM polls WHERE workspace_id = ?", (workspace_id,)
-            ).fetchone()
-            return None if row is None else row[0]
+        return self._read(lambda conn: reads.last_poll(conn, workspace_id))
+
+    def gaps(
+        self, workspace_id: str, start: float | None = None, end: float | None = None
+    ) -> list[Gap]:
+        """The workspace's periods without a successful poll overlapping (start, end)."""
+        return self._read(lambda conn: reads.gaps(conn, self._windows, workspace_id, start, end))
+
+    def job_gaps(self, workspace_id: str, workflow_id: str) -> list[Gap]:
+        """The gaps during the job's lifetime (from its first window to its end, or to now)."""
+
+        def action(conn: sqlite3.Connection) -> list[Gap]:
+            span = reads.job_lifetime(conn, self._windows, workspace_id, workflow_id)
+            if span is None:
+                return []
+            return reads.gaps(conn, self._windows, workspace_id, *span)
 
         return self._read(action)
 
-    # -- tracked IDs ---------------------------------------------------------------
+    def finished_runs(self, workspace_id: str) -> list:
+        """Finished runs with both windows known (jobwatch.durations.FinishedRun)."""
+        return self._read(lambda conn: reads.finished_runs(conn, self._windows, workspace_id))
+
+    def typical_durations(self, workspace_id: str, kinds: Kinds) -> dict[str, Typical]:
+        """Median, p90 and run count per kind (a job's label is its kind when it has one)."""
+
+        def action(conn: sqlite3.Connection) -> dict[str, Typical]:
+            runs = reads.finished_runs(conn, self._windows, workspace_id)
+            notes = reads.annotations_of(conn, self._windows, workspace_id)
+            labels = {wid: note.label for wid, note in notes.items() if note.label}
+            kind = kinds.kind
+            return typical_durations(runs, lambda wid: kind(wid, labels.get(wid)))
+
+        return self._read(action)
+
+    # -- labels, pins and tracked IDs --------------------------------------------------
+
+    def annotations(self, workspace_id: str) -> dict[str, Annotation]:
+        """Every labelled or pinned job of the workspace."""
+        return self._read(lambda conn: reads.annotations_of(conn, self._windows, workspace_id))
+
+    def set_label(self, workspace_id: str, workflow_id: str, label: str | None) -> None:
+        """Give a job a label (stored as given, at most MAX_LABEL_CHARS); None or blank clears it."""
+        if label is not None and not label.strip():
+            label = None
+        if label is not None and len(label) > MAX_LABEL_CHARS:
+            raise UsageError(
+                f"a label has at most {MAX_LABEL_CHARS} characters (this one has {len(label)})"
+            )
+        self._write(
+            lambda conn: writes.set_annotation(
+                conn, workspace_id, workflow_id, label=label, set_label=True
+            )
+        )
+
+    def set_pinned(self, workspace_id: str, workflow_id: str, pinned: bool) -> None:
+        self._write(
+            lambda conn: writes.set_annotation(conn, workspace_id, workflow_id, pinned=pinned)
+        )
 
     def tracked(self, workspace_id: str) -> list[str]:
         """The workflow IDs the user asked to watch in this workspace, in their order."""
-
-        def action(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute(
-                "SELECT workflow_id FROM tracked WHERE workspace_id = ? ORDER BY position",
-                (workspace_id,),
-            )
-            return [row[0] for row in rows]
-
-        return self._read(action)
+        return self._read(lambda conn: reads.tracked(conn, workspace_id))
 
     def set_tracked(self, workspace_id: str, ids: Sequence[str]) -> None:
         """Replace the tracked list (duplicates dropped, first occurrence kept)."""
         rows = [(workspace_id, wid, pos) for pos, wid in enumerate(dict.fromkeys(ids))]
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM tracked WHERE workspace_id = ?", (workspace_id,))
-                conn.executemany(
-                    "INSERT INTO tracked (workspace_id, workflow_id, position) VALUES (?, ?, ?)",
-                    rows,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback(conn)
-                raise
+            conn.execute("DELETE FROM tracked WHERE workspace_id = ?", (workspace_id,))
+            conn.executemany(
+                "INSERT INTO tracked (workspace_id, workflow_id, position) VALUES (?, ?, ?)", rows
+            )
 
-        self._wrap(lambda conn: self._retry_locked(lambda: write(conn)))
+        self._write(write)
 
     def close(self) -> None:
         with self._read_lock:
@@ -508,13 +563,12 @@ class HistoryStore:
             self._data_version = None
 
 
-_by_workflow_id = itemgetter(1)
+def _not_writable(path: Path) -> bool:
+    """The file exists and this process may not write it or make its -wal file beside it."""
+    if not path.is_file():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def _max_transition_id(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM transitions").fetchone()[0]
-
-
-def _job_record(row: tuple) -> JobRecord:
-    wid, code, name, run_id, first_seen, last_change = row
-    return JobRecord(wid, Status(code, name), run_id, first_seen, last_change)

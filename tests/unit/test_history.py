@@ -18,6 +18,7 @@ import jobwatch.store.history as history
 from jobwatch.errors import JobwatchError
 from jobwatch.models import Job, Status
 from jobwatch.store.history import HistoryError, HistoryStore, JobRecord, Transition
+from jobwatch.windows import Window
 
 WS = "ws-1"
 RUNNING = Status(1, "RUNNING")
@@ -61,7 +62,7 @@ def count_transitions(path: Path, workspace_id: str = WS) -> int:
 
 def test_new_file_gets_latest_schema_and_wal(store: HistoryStore, db: Path):
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"jobs", "transitions", "polls", "tracked"} <= tables
@@ -80,7 +81,7 @@ def test_migrates_an_existing_v0_database_keeping_its_other_tables(db: Path):
     with HistoryStore(db) as s:
         assert s.record(WS, [job("a")], 1.0) == 1
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("SELECT x FROM unrelated").fetchall() == [(42,)]
     conn.close()
 
@@ -94,7 +95,7 @@ def test_later_migrations_run_in_order_on_reopen(db: Path, monkeypatch):
     with HistoryStore(db) as s:
         assert s.job(WS, "a").status == RUNNING
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
     conn.close()
 
@@ -174,12 +175,14 @@ def test_record_writes_only_changes_and_keeps_first_seen(store: HistoryStore):
     assert store.record(WS, [job("a"), job("b")], 11.0) == 0
     assert store.record(WS, [job("a", COMPLETED), job("b")], 12.0) == 1
     assert store.record(WS, [job("a", COMPLETED), job("b", run="r2")], 13.0) == 1
-    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0)
-    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0)
+    # first seen already running: the run's start is known only to be before 10.0
+    started = Window(None, 10.0)
+    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0, started=started)
+    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0, started=started)
     assert store.job(WS, "zzz") is None
     assert store.transitions(WS, "a") == [
         Transition(RUNNING, "r1", 10.0),
-        Transition(COMPLETED, "r1", 12.0),
+        Transition(COMPLETED, "r1", 12.0, not_before=11.0),  # the 11.0 poll still saw it running
     ]
     assert [r.workflow_id for r in store.jobs(WS)] == ["a", "b"]
     assert store.last_poll(WS) == 13.0
@@ -216,9 +219,12 @@ def test_workspaces_are_separate(store: HistoryStore):
     assert store.jobs("w3") == []
 
 
-def test_same_job_twice_in_one_observation(store: HistoryStore):
-    assert store.record(WS, [job("a"), job("a"), job("a", COMPLETED)], 1.0) == 2
+def test_same_job_twice_in_one_observation_keeps_the_last(store: HistoryStore):
+    # One state per job per poll (as the client's decoder does): no change that never happened.
+    assert store.record(WS, [job("a"), job("a"), job("a", COMPLETED)], 1.0) == 1
     assert store.job(WS, "a").status == COMPLETED
+    assert store.record(WS, [job("a", COMPLETED), job("a", RUNNING, "r2")], 2.0) == 1
+    assert [t.status for t in store.transitions(WS, "a")] == [COMPLETED, RUNNING]
 
 
 def test_history_survives_close_and_reopen(db: Path):
@@ -228,7 +234,9 @@ def test_history_survives_close_and_reopen(db: Path):
         s.set_tracked(WS, ["b", "a"])
     with HistoryStore(db) as s:
         assert s.record(WS, [job("a", COMPLETED), job("b")], 3.0) == 0
-        assert s.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 1.0, 2.0)
+        assert s.job(WS, "a") == JobRecord(
+            "a", COMPLETED, "r1", 1.0, 2.0, started=Window(None, 1.0)
+        )
         assert s.tracked(WS) == ["b", "a"]
         assert s.last_poll(WS) == 3.0
 
