@@ -19,6 +19,8 @@ from jobwatch.windows import Window, run_duration
 
 #: runs a kind needs before a job of it can be "slower than usual" (fewer is no "usual")
 MIN_RUNS_FOR_USUAL = 5
+#: the outcome of the runs that count: a failure often comes early and says nothing of the usual
+COUNTED_CODE = COMPLETED_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,9 @@ class FinishedRun:
 
     @property
     def counts(self) -> bool:
-        return self.code == COMPLETED_CODE and self.started.narrow and self.ended.narrow
+        """Whether it counts for its kind's typical duration. The history's query
+        (history_reads.counted_durations) applies the same rule in SQL, from the same constants."""
+        return self.code == COUNTED_CODE and self.started.narrow and self.ended.narrow
 
     @property
     def seconds(self) -> float:
@@ -63,10 +67,16 @@ def typical_durations(
     runs: Iterable[FinishedRun], kind_of: Callable[[str], str]
 ) -> dict[str, Typical]:
     """Per kind (kind_of(workflowId)), the median, p90 and count of the runs that count."""
+    return typical_from_samples(((r.workflow_id, r.seconds) for r in runs if r.counts), kind_of)
+
+
+def typical_from_samples(
+    samples: Iterable[tuple[str, float]], kind_of: Callable[[str], str]
+) -> dict[str, Typical]:
+    """Per kind, from (workflowId, seconds) of runs that count."""
     by_kind: defaultdict[str, list[float]] = defaultdict(list)
-    for run in runs:
-        if run.counts:
-            by_kind[kind_of(run.workflow_id)].append(run.seconds)
+    for wid, seconds in samples:
+        by_kind[kind_of(wid)].append(seconds)
     out: dict[str, Typical] = {}
     for kind, values in by_kind.items():
         values.sort()

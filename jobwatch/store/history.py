@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from jobwatch.durations import Typical, typical_durations
+from jobwatch.durations import FinishedRun, Typical, typical_from_samples
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.kinds import Kinds
 from jobwatch.models import Job
@@ -491,19 +491,21 @@ class HistoryStore:
 
         return self._read(action)
 
-    def finished_runs(self, workspace_id: str) -> list:
-        """Finished runs with both windows known (jobwatch.durations.FinishedRun)."""
+    def finished_runs(self, workspace_id: str) -> list[FinishedRun]:
+        """Finished runs with both windows known, oldest end first."""
         return self._read(lambda conn: reads.finished_runs(conn, self._windows, workspace_id))
 
     def typical_durations(self, workspace_id: str, kinds: Kinds) -> dict[str, Typical]:
         """Median, p90 and run count per kind (a job's label is its kind when it has one)."""
 
         def action(conn: sqlite3.Connection) -> dict[str, Typical]:
-            runs = reads.finished_runs(conn, self._windows, workspace_id)
+            samples = reads.counted_durations(conn, self._windows, workspace_id)
             notes = reads.annotations_of(conn, self._windows, workspace_id)
             labels = {wid: note.label for wid, note in notes.items() if note.label}
             kind = kinds.kind
-            return typical_durations(runs, lambda wid: kind(wid, labels.get(wid)))
+            if not labels:
+                return typical_from_samples(samples, kind)
+            return typical_from_samples(samples, lambda wid: kind(wid, labels.get(wid)))
 
         return self._read(action)
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from jobwatch.durations import FinishedRun
+import msgspec
+
+from jobwatch.durations import COUNTED_CODE, FinishedRun
 from jobwatch.models import Status
 from jobwatch.statuses import TERMINAL_CODES
-from jobwatch.windows import Gap, Window
+from jobwatch.windows import NARROW_WINDOW_SECONDS, Gap, Window
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(msgspec.Struct, frozen=True, gc=False):
     status: Status
     run_id: str
     observed_at: float
@@ -29,8 +30,9 @@ class Transition:
         return Window(self.not_before, self.observed_at)
 
 
-@dataclass(frozen=True)
-class JobRecord:
+# A msgspec Struct, not a dataclass: the dashboard reads 100k of these on open, and a frozen
+# dataclass of nine fields took ~5 us each to build (0.5 s), a Struct a fraction of that.
+class JobRecord(msgspec.Struct, frozen=True, gc=False):
     workflow_id: str
     status: Status
     run_id: str
@@ -39,8 +41,16 @@ class JobRecord:
     #: a person's name for the job (stored as given; escape it before showing it)
     label: str | None = None
     pinned: bool = False
-    #: the window in which the current (or last) run started; None: never seen starting
-    started: Window | None = None
+    #: the window in which the current (or last) run started (see `started`)
+    start_not_before: float | None = None
+    start_observed_at: float | None = None
+
+    @property
+    def started(self) -> Window | None:
+        """When the current (or last) run started; None: never seen starting or running."""
+        if self.start_observed_at is None:
+            return None
+        return Window(self.start_not_before, self.start_observed_at)
 
 
 @dataclass(frozen=True)
@@ -66,9 +76,16 @@ def _job_select(windows: bool) -> str:
 
 def _job_record(row: tuple) -> JobRecord:
     wid, code, name, run_id, first_seen, last_change, start_nb, start_at, label, pinned = row
-    started = None if start_at is None else Window(start_nb, start_at)
     return JobRecord(
-        wid, Status(code, name), run_id, first_seen, last_change, label, bool(pinned), started
+        wid,
+        Status(code, name),
+        run_id,
+        first_seen,
+        last_change,
+        label,
+        pinned == 1,
+        start_nb,
+        start_at,
     )
 
 
@@ -156,6 +173,24 @@ def finished_runs(conn: sqlite3.Connection, windows: bool, workspace_id: str) ->
         FinishedRun(wid, Window(snb, sat), Window(enb, eat), code)
         for wid, code, snb, sat, enb, eat in rows
     ]
+
+
+def counted_durations(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str
+) -> list[tuple[str, float]]:
+    """(workflowId, seconds) of every run that counts for typical durations: the rule of
+    jobwatch.durations.FinishedRun.counts, in SQL, so that no run object is built (100k finished
+    runs: ~0.55 s as objects, see the measurement in counted_durations' test)."""
+    if not windows:
+        return []
+    rows = conn.execute(
+        "SELECT workflow_id, (end_not_before + end_observed_at - start_not_before"
+        " - start_observed_at) / 2 FROM runs WHERE workspace_id = ?1 AND code = ?2"
+        " AND start_observed_at - start_not_before <= ?3"
+        " AND end_observed_at - end_not_before <= ?3",
+        (workspace_id, COUNTED_CODE, NARROW_WINDOW_SECONDS),
+    )
+    return rows.fetchall()
 
 
 def annotations_of(

@@ -176,9 +176,9 @@ def test_record_writes_only_changes_and_keeps_first_seen(store: HistoryStore):
     assert store.record(WS, [job("a", COMPLETED), job("b")], 12.0) == 1
     assert store.record(WS, [job("a", COMPLETED), job("b", run="r2")], 13.0) == 1
     # first seen already running: the run's start is known only to be before 10.0
-    started = Window(None, 10.0)
-    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0, started=started)
-    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0, started=started)
+    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0, start_observed_at=10.0)
+    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0, start_observed_at=10.0)
+    assert store.job(WS, "b").started == Window(None, 10.0)
     assert store.job(WS, "zzz") is None
     assert store.transitions(WS, "a") == [
         Transition(RUNNING, "r1", 10.0),
@@ -234,9 +234,7 @@ def test_history_survives_close_and_reopen(db: Path):
         s.set_tracked(WS, ["b", "a"])
     with HistoryStore(db) as s:
         assert s.record(WS, [job("a", COMPLETED), job("b")], 3.0) == 0
-        assert s.job(WS, "a") == JobRecord(
-            "a", COMPLETED, "r1", 1.0, 2.0, started=Window(None, 1.0)
-        )
+        assert s.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 1.0, 2.0, start_observed_at=1.0)
         assert s.tracked(WS) == ["b", "a"]
         assert s.last_poll(WS) == 3.0
 
