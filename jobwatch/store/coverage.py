@@ -198,13 +198,15 @@ def plan_tick(
         tick.transitions.append((*row[:6], not_before))
     if full and answer is not None:
         tick.returning, tick.absent = membership(coverage, answer.jobs, len(new), riding_before)
-    else:
-        seen_jobs = jobs if answer is None else answer.jobs
+    elif answer is not None:
+        # Without an answer only the changed jobs are known to have been seen: writing seen_at
+        # for every job passed would cost a caller that passes a whole answer of 100k jobs
+        # (`status`) ~1 s a call.
         changed_ids = {j.workflow_id for j in new}
         changed_ids.update(job.workflow_id for job, _ in changed)
         state = coverage.state
         tick.seen = sorted(
-            {j.workflow_id for j in seen_jobs if j.workflow_id in state} - changed_ids
+            {j.workflow_id for j in answer.jobs if j.workflow_id in state} - changed_ids
         )
     return tick
 

@@ -20,7 +20,7 @@ from jobwatch import durations
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.kinds import Kinds
 from jobwatch.models import Job, Status
-from jobwatch.store import coverage
+from jobwatch.store import coverage, history_file, schema
 from jobwatch.store.history import (
     Annotation,
     Answer,
@@ -101,7 +101,7 @@ def test_later_migrations_run_in_order_on_reopen(db: Path, monkeypatch):
     with HistoryStore(db) as s:
         s.record(WS, [job("a")], 1.0)
     monkeypatch.setattr(
-        history, "MIGRATIONS", [*history.MIGRATIONS, "ALTER TABLE jobs ADD COLUMN note TEXT"]
+        schema, "MIGRATIONS", [*schema.MIGRATIONS, "ALTER TABLE jobs ADD COLUMN note TEXT"]
     )
     with HistoryStore(db) as s:
         assert s.job(WS, "a").status == RUNNING
@@ -193,7 +193,7 @@ def test_record_writes_only_changes_and_keeps_first_seen(store: HistoryStore):
     assert store.job(WS, "zzz") is None
     assert store.transitions(WS, "a") == [
         Transition(RUNNING, "r1", 10.0),
-        Transition(COMPLETED, "r1", 12.0, not_before=11.0),  # the 11.0 poll still saw it running
+        Transition(COMPLETED, "r1", 12.0, not_before=10.0),  # last seen by a change at 10.0
     ]
     assert [r.workflow_id for r in store.jobs(WS)] == ["a", "b"]
     assert store.last_poll(WS) == 13.0
@@ -398,7 +398,7 @@ def test_other_writer_changes_are_seen_by_a_warm_store(db: Path):
 
 
 def test_lock_held_too_long_is_a_history_error(db: Path, monkeypatch):
-    monkeypatch.setattr(history.time, "sleep", lambda s: None)
+    monkeypatch.setattr(history_file.time, "sleep", lambda s: None)
     s = HistoryStore(db, busy_timeout=0.05)
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -417,8 +417,8 @@ def test_lock_held_too_long_is_a_history_error(db: Path, monkeypatch):
 
 def test_disk_full_is_a_history_error_and_earlier_data_survives(store: HistoryStore, db: Path):
     store.record(WS, [job(f"old{i}") for i in range(50)], 1.0)
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    pages = store._file._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._file._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
     many = [job(f"new-{i:05d}-{'x' * 40}") for i in range(5000)]
     with pytest.raises(HistoryError) as info:
         store.record(WS, many, 2.0)
@@ -426,7 +426,7 @@ def test_disk_full_is_a_history_error_and_earlier_data_survives(store: HistorySt
     assert not isinstance(info.value, sqlite3.Error)
     assert len(store.jobs(WS)) == 50
     assert store.last_poll(WS) == 1.0
-    store._conn.execute("PRAGMA max_page_count = 1073741823")
+    store._file._conn.execute("PRAGMA max_page_count = 1073741823")
     assert store.record(WS, many[:10] + [job("old0", COMPLETED)], 3.0) == 11
     assert count_transitions(db) == 61
 
@@ -441,7 +441,7 @@ def test_sqlite_errors_never_escape_record(store: HistoryStore, monkeypatch):
 
             return fail
 
-    monkeypatch.setattr(store, "_conn", Boom())
+    monkeypatch.setattr(store._file, "_conn", Boom())
     with pytest.raises(HistoryError, match="disk I/O error"):
         store.record(WS, [job("a", COMPLETED)], 2.0)
     with pytest.raises(HistoryError):
@@ -665,11 +665,14 @@ def test_an_id_asked_for_before_it_is_listed_appears_in_a_window(store: HistoryS
     assert windows(store, "new-1") == [Window(12.0, 14.0)]
 
 
-def test_without_an_answer_a_poll_has_seen_the_jobs_it_was_given(store: HistoryStore):
+def test_without_an_answer_a_poll_has_seen_only_what_changed(store: HistoryStore):
     store.record(WS, [job("a")], 1.0)
     store.record(WS, [job("a")], 3.0)
     store.record(WS, [job("a", COMPLETED)], 5.0)
-    assert windows(store, "a") == [Window(None, 1.0), Window(3.0, 5.0)]
+    assert windows(store, "a") == [Window(None, 1.0), Window(1.0, 5.0)]  # wider, still true
+    store.record(WS, [job("a", COMPLETED)], 7.0, answer=Answer([job("a", COMPLETED)], ["a"]))
+    store.record(WS, [job("a", RUNNING, "r2")], 9.0)
+    assert windows(store, "a")[-1] == Window(7.0, 9.0)
 
 
 def test_another_writer_taking_a_job_out_of_the_answer_is_seen(db: Path):
@@ -897,7 +900,7 @@ def test_a_label_is_bounded(store: HistoryStore):
 def test_at_100k_jobs_a_quiet_tick_writes_one_row_and_a_busy_one_its_changes(store: HistoryStore):
     jobs = [Job(f"wf-{i:06d}-4f1c-9a7e", RUNNING, f"run-{i}") for i in range(100_000)]
     assert store.record(WS, jobs, 1.0, answer=Answer(jobs), interval=2.0) == 100_000
-    conn = store._conn
+    conn = store._file._conn
 
     def rows_written(changed: list[Job], listed: list[Job], at: float) -> int:
         before = conn.total_changes
