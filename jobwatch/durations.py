@@ -9,7 +9,6 @@ has at least MIN_RUNS_FOR_USUAL runs). Pure functions: the history hands in the 
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -80,7 +79,7 @@ def typical_from_samples(
     out: dict[str, Typical] = {}
     for kind, values in by_kind.items():
         values.sort()
-        out[kind] = Typical(statistics.median(values), percentile(values, 0.9), len(values))
+        out[kind] = Typical(percentile(values, 0.5), percentile(values, 0.9), len(values))
     return out
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from jobwatch.durations import FinishedRun, Typical, typical_from_samples
 from jobwatch.errors import UsageError
-from jobwatch.kinds import Kinds
 from jobwatch.models import Job
 from jobwatch.store import history_reads as reads
 from jobwatch.store import history_writes as writes
@@ -33,6 +33,9 @@ from jobwatch.store.history_reads import Annotation, JobRecord, Transition
 from jobwatch.store.paths import data_dir
 from jobwatch.store.schema import MIGRATIONS
 from jobwatch.windows import Gap
+
+if TYPE_CHECKING:
+    from jobwatch.kinds import Kinds
 
 __all__ = [
     "Annotation",
