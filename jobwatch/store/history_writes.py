@@ -12,6 +12,9 @@ from jobwatch.windows import gap_threshold
 
 #: workflowIds per `IN (...)` lookup (SQLite before 3.32 allows 999 variables per statement)
 LOOKUP_CHUNK = 500
+#: from this many changed jobs on, one scan of the workspace's rows beats lookups by ID: 100k
+#: changed jobs took 270-340 ms in 200 `IN` lookups, 210-250 ms in one scan (best of 3, 2 cores)
+SCAN_FROM = 5000
 
 
 def _chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[str]]:
@@ -38,19 +41,28 @@ def outside_full(conn: sqlite3.Connection, workspace_id: str) -> set[str]:
 def old_rows(
     conn: sqlite3.Connection, workspace_id: str, last_full: float | None, wids: Sequence[str]
 ) -> dict[str, OldRow]:
-    """What a change needs to know of known jobs: when each was last seen, and its run start."""
+    """What a change needs to know of known jobs: when each was last seen (in the latest
+    all-jobs answer: at that poll), and when its run started."""
+    seen = "coalesce(seen_at, last_change)"
+    columns = (
+        f"workflow_id, CASE WHEN in_full = 1 AND ?2 > {seen} THEN ?2 ELSE {seen} END,"
+        " start_not_before, start_observed_at"
+    )
+    make = OldRow._make
+    if len(wids) >= SCAN_FROM:
+        wanted = set(wids)
+        rows = conn.execute(
+            f"SELECT {columns} FROM jobs WHERE workspace_id = ?1", (workspace_id, last_full)
+        )
+        return {row[0]: make(row[1:]) for row in rows if row[0] in wanted}
     found: dict[str, OldRow] = {}
     for chunk in _chunks(wids):
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            "SELECT workflow_id, coalesce(seen_at, last_change), in_full, start_not_before,"
-            f" start_observed_at FROM jobs WHERE workspace_id = ? AND workflow_id IN ({marks})",
-            (workspace_id, *chunk),
+            f"SELECT {columns} FROM jobs WHERE workspace_id = ?1 AND workflow_id IN ({marks})",
+            (workspace_id, last_full, *chunk),
         )
-        for wid, seen, in_full, start_nb, start_at in rows:
-            if in_full and last_full is not None and last_full > seen:
-                seen = last_full
-            found[wid] = OldRow(seen, start_nb, start_at)
+        found.update((row[0], make(row[1:])) for row in rows)
     return found
 
 
