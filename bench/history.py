@@ -55,7 +55,7 @@ def main() -> None:
         store.record(WS, jobs, 1.0, answer=Answer(jobs), interval=2.0)
         conn = store._file._conn
         assert conn is not None
-        clock = [10.0]
+        clock = [1.0]
 
         def tick(changed: list[Job], listed: list[Job], requested=None) -> int:
             clock[0] += 2.0
