@@ -27,7 +27,7 @@ from operator import attrgetter, is_not
 from typing import NamedTuple
 
 from jobwatch.models import Job
-from jobwatch.statuses import TERMINAL_CODES
+from jobwatch.statuses import NOT_FOUND_CODE, TERMINAL_CODES
 
 #: IDs asked for but not (yet) in the answer remembered per workspace, for the window of their
 #: first appearance; past this the memory is dropped (their first window becomes unknown)
@@ -235,6 +235,8 @@ def _plan_new(
         missed = missing_get(wid)
         if missed is not None and (not_before is None or missed > not_before):
             not_before = missed
+        if status.code == NOT_FOUND_CODE:
+            not_before = None  # left out of every answer: it was never in another state
         running = status.code not in terminal
         jobs_rows.append(
             (

@@ -104,3 +104,24 @@ async def test_tracked_ids_not_listed_yet_get_the_window_of_their_appearance(sto
     await poller.poll_once()
     assert source.calls == [["a", "later"], ["a", "later"]]
     assert store.job("ws", "later").started == Window(100.0, 102.0)
+
+
+async def test_an_id_never_listed_is_not_found_since_it_was_first_asked_for(store):
+    clock = Clock(100.0)
+    source = Source([Job("a", RUNNING, "r")])
+    poller = Poller(
+        source, "ws", job_ids=["a", "ghost"], history=store, clock=clock, log=None, missing_after=3
+    )
+    for _ in range(3):
+        await poller.poll_once()
+        clock.now += 2.0
+    ghost = store.transitions("ws", "ghost")
+    assert [t.status.label for t in ghost] == ["NOT_FOUND"]
+    assert ghost[0].window == Window(None, 104.0)  # missing from the first poll on: no window
+    # A job that was listed and then left out vanished after it was last seen.
+    source.answer = []
+    for _ in range(3):
+        await poller.poll_once()
+        clock.now += 2.0
+    gone = store.transitions("ws", "a")[-1]
+    assert gone.status.label == "NOT_FOUND" and gone.window == Window(104.0, 110.0)
