@@ -31,6 +31,7 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+from jobwatch.store.coverage import Answer
 
 if TYPE_CHECKING:
     from jobwatch.api.client import FetchResult
@@ -43,6 +44,10 @@ DEFAULT_MISSING_AFTER = 3
 MAX_UNSAVED_BATCHES = 1000
 #: answers with more jobs than this are diffed in a thread
 DIFF_IN_THREAD_JOBS = 10_000
+
+
+#: a tick for the history: (changed jobs, when, what the poll saw)
+_Batch = tuple[list[Job], float, Answer]
 
 
 class JobSource(Protocol):
@@ -59,6 +64,8 @@ class HistorySink(Protocol):
         observed_at: float,
         *,
         polled_at: float | None = None,
+        answer: Answer | None = None,
+        interval: float | None = None,
     ) -> int: ...
 
 
@@ -115,8 +122,9 @@ class Poller:
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
         self.next_poll_at: float | None = None
-        # (observed_at, changed jobs) of ticks the history store has not taken yet
-        self._unsaved: list[tuple[float, list[Job]]] = []
+        # (observed_at, changed jobs, what the poll saw) of ticks the history store has not taken
+        # yet; only the newest keeps its answer (a thousand answers of 100k jobs would not fit)
+        self._unsaved: list[tuple[float, list[Job], Answer | None]] = []
         # the request whose answer self.jobs reflects; None after the tracked set changed
         self._diffed: tuple[str, ...] | bool | None = None
         # the list of jobs self.jobs was last compared with
@@ -187,9 +195,7 @@ class Poller:
             events.insert(len(events) - 1, failed)  # before PollCompleted, as before
         return events
 
-    async def _persist(
-        self, events: list[Event], batch: tuple[list[Job], float] | None
-    ) -> Event | None:
+    async def _persist(self, events: list[Event], batch: _Batch | None) -> Event | None:
         """Write the tick's changes (in a thread) and log its events; HistoryFailed if not stored."""
         saving = asyncio.to_thread(self._save, batch)
         if self.log is None:
@@ -202,8 +208,8 @@ class Poller:
             self.log.record(self.workspace_id, [failed])
         return failed
 
-    async def _poll(self) -> tuple[list[Event], tuple[list[Job], float] | None]:
-        """Fetch and diff: the events, and the (changed jobs, time) the history must take."""
+    async def _poll(self) -> tuple[list[Event], _Batch | None]:
+        """Fetch and diff: the events, and the (changed jobs, time, answer) the history must take."""
         started = time.perf_counter()
         requested = self.pending_ids()
         unchanged = False
@@ -244,20 +250,20 @@ class Poller:
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
         )
-        return events, (changed, now)
+        return events, (changed, now, Answer(jobs, requested))
 
-    def _save(self, batch: tuple[list[Job], float] | None) -> Event | None:
+    def _save(self, batch: _Batch | None) -> Event | None:
         """Blocking: write the tick's changes to the history; HistoryFailed if it could not."""
         if batch is None or self.history is None:
             return None
-        changed, now = batch
+        changed, now, answer = batch
         try:
-            self._record(changed, now)
+            self._record(changed, now, answer)
         except JobwatchError as error:
             return HistoryFailed(error, now)
         return None
 
-    def _record(self, changed: list[Job], now: float) -> None:
+    def _record(self, changed: list[Job], now: float, answer: Answer | None = None) -> None:
         """Record this tick's changes after any earlier ones the history could not take.
 
         A failed record stores nothing, so the batch is kept and tried again on the next tick:
@@ -266,16 +272,21 @@ class Poller:
         unsaved = self._unsaved
         if unsaved and not unsaved[-1][1]:
             unsaved.pop()  # an empty batch only carried the poll time, which `now` supersedes
-        unsaved.append((now, changed))
+        if unsaved:  # an older tick is recorded as having seen only its changes
+            at, jobs, _ = unsaved[-1]
+            unsaved[-1] = (at, jobs, None)
+        unsaved.append((now, changed, answer))
         if len(unsaved) > MAX_UNSAVED_BATCHES:
-            (_, older), (at, newer) = unsaved[0], unsaved[1]
+            (_, older, _), (at, newer, seen) = unsaved[0], unsaved[1]
             merged = {j.workflow_id: j for j in (*older, *newer)}
-            unsaved[0:2] = [(at, list(merged.values()))]
+            unsaved[0:2] = [(at, list(merged.values()), seen)]
         history = self.history
         assert history is not None
         while unsaved:
-            at, jobs = unsaved[0]
-            history.record(self.workspace_id, jobs, at, polled_at=at)
+            at, jobs, seen = unsaved[0]
+            history.record(
+                self.workspace_id, jobs, at, polled_at=at, answer=seen, interval=self.interval
+            )
             unsaved.pop(0)
 
     def _diff(

@@ -49,7 +49,7 @@ class Recorder:
     def __init__(self):
         self.calls = []
 
-    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None, **seen):
         self.calls.append((workspace_id, list(jobs), observed_at, polled_at))
         return len(self.calls[-1][1])
 
@@ -163,7 +163,7 @@ class GatedRecorder(Recorder):
         self.gate = threading.Event()
         self.fail = fail
 
-    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None, **seen):
         assert self.gate.wait(5), "the test never opened the gate"
         if self.fail:
             raise JobwatchError("disk full")
