@@ -141,3 +141,27 @@ class BadResponse(ApiError):
 
     def __init__(self, message: str, **kw) -> None:
         super().__init__(f"bad response: {message}", **kw)
+
+
+#: an unexpected exception's text is cut to this many characters in InternalError
+MAX_INTERNAL_TEXT = 200
+
+
+class InternalError(ApiError):
+    """An exception jobwatch did not expect while polling (a bug, or one escaping a parser).
+
+    The poller reports it like any failed poll and retries with backoff; it never stops for it.
+    """
+
+    kind = "internal"
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> InternalError:
+        text = str(exc)
+        if len(text) > MAX_INTERNAL_TEXT:
+            text = text[:MAX_INTERNAL_TEXT] + "\u2026"
+        detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return cls(f"internal error ({detail})")
+
+    def hint(self) -> str:
+        return "retrying; if it keeps happening, report it with jobwatch.log"
