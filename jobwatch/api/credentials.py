@@ -139,6 +139,7 @@ class Credentials:
         self._command_timeout = creds.token_command_timeout
         #: the token_command processes running now (each the leader of its own group)
         self._running: set[asyncio.subprocess.Process] = set()
+        self._closed = False
         self._lock = asyncio.Lock()
         #: where the credential comes from, for messages ("access token from $SHARELY_ACCESS_TOKEN")
         self.source = self._resolve(creds, os.environ if environ is None else environ)
@@ -246,6 +247,8 @@ class Credentials:
         return self._token
 
     async def _run_command(self, command: str) -> str:
+        """Run the token_command (killed with its group past the timeout, when cancelled or
+        when the client closes); its output, checked to be one token."""
         try:
             argv = shlex.split(command)
         except ValueError:
@@ -255,26 +258,8 @@ class Credentials:
         if not argv:
             raise TokenCommandError("token_command is empty")
         program = os.path.basename(argv[0])
+        proc = await self._spawn(argv, program)
         error: TokenCommandError | None = None
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            error = TokenCommandError(f"token_command program {program!r} was not found")
-        except PermissionError:
-            error = TokenCommandError(f"token_command program {program!r} is not executable")
-        except OSError as exc:
-            error = TokenCommandError(
-                f"token_command {program!r} could not be run ({exc.strerror or type(exc).__name__})"
-            )
-        if error is not None:
-            raise error
-        self._running.add(proc)
         finished = False
         try:
             async with asyncio.timeout(self._command_timeout):
@@ -293,25 +278,48 @@ class Credentials:
         if error is not None:
             await proc.wait()  # killed: at once
             raise error
-        if returncode != 0:
-            raise TokenCommandError(f"token_command {program!r} exited with status {returncode}")
-        if len(output) > MAX_TOKEN_OUTPUT:
-            raise TokenCommandError(
-                f"token_command {program!r} printed more than {MAX_TOKEN_OUTPUT // 1024} KiB, "
-                "which is not a token"
+        return _token_from(program, returncode, output)
+
+    async def _spawn(self, argv: list[str], program: str) -> asyncio.subprocess.Process:
+        """Start the command in a session (and so a process group) of its own."""
+        if self._closed:
+            raise TokenCommandError(f"token_command {program!r} not run: the client is closed")
+        spawning = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        value = output.decode("utf-8", "replace").strip()
-        if not value:
-            raise TokenCommandError(f"token_command {program!r} printed nothing")
-        if not header_safe(value):
-            raise TokenCommandError(
-                f"token_command {program!r} printed something that is not a single token "
-                "(spaces, several lines or non-ASCII characters)"
+        )
+        error: TokenCommandError | None = None
+        try:
+            # shielded: cancelled half-way, asyncio would kill the command but not its group
+            proc = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            spawning.add_done_callback(_kill_spawned)
+            raise
+        except FileNotFoundError:
+            error = TokenCommandError(f"token_command program {program!r} was not found")
+        except PermissionError:
+            error = TokenCommandError(f"token_command program {program!r} is not executable")
+        except OSError as exc:
+            error = TokenCommandError(
+                f"token_command {program!r} could not be run ({exc.strerror or type(exc).__name__})"
             )
-        return value
+        if error is not None:
+            raise error
+        if self._closed:  # closed while it started
+            _kill_group(proc)
+            await proc.wait()
+            raise TokenCommandError(f"token_command {program!r} stopped: the client is closed")
+        self._running.add(proc)
+        return proc
 
     def close(self) -> None:
-        """Kill every token_command still running, with its process group."""
+        """Kill every token_command still running, with its process group; run no more."""
+        self._closed = True
         for proc in list(self._running):
             _kill_group(proc)
         self._running.clear()
@@ -341,6 +349,32 @@ async def _read_at_most(proc: asyncio.subprocess.Process, limit: int) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
     return b"".join(chunks)
+
+
+def _token_from(program: str, returncode: int, output: bytes) -> str:
+    """The token a token_command printed, or TokenCommandError saying why it is not one."""
+    if returncode != 0:
+        raise TokenCommandError(f"token_command {program!r} exited with status {returncode}")
+    if len(output) > MAX_TOKEN_OUTPUT:
+        raise TokenCommandError(
+            f"token_command {program!r} printed more than {MAX_TOKEN_OUTPUT // 1024} KiB, "
+            "which is not a token"
+        )
+    value = output.decode("utf-8", "replace").strip()
+    if not value:
+        raise TokenCommandError(f"token_command {program!r} printed nothing")
+    if not header_safe(value):
+        raise TokenCommandError(
+            f"token_command {program!r} printed something that is not a single token "
+            "(spaces, several lines or non-ASCII characters)"
+        )
+    return value
+
+
+def _kill_spawned(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Kill the group of a command whose start was cancelled half-way, once it has started."""
+    if not spawning.cancelled() and spawning.exception() is None:
+        _kill_group(spawning.result())
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
