@@ -3,10 +3,11 @@
 Every body is untrusted: a malformed one raises BadResponse naming what was wrong, and nothing
 else escapes `parse_jobs` or `parse_answer`, whatever the bytes. The bounds an answer must keep:
 
-* nesting: at most MAX_JSON_DEPTH levels, anywhere (unknown fields too). msgspec stops at Python's
-  recursion limit (~1000 levels, less when called deep in a stack) with RecursionError; that is
-  taken as "not the usual shape" and the strict parser, orjson, decides: it refuses past 1024
-  levels, always, and that is the documented bound.
+* nesting: at most MAX_JSON_DEPTH levels, anywhere (unknown fields too). msgspec, the fast path,
+  stops at Python's recursion limit (1000 frames in jobwatch, so ~990 levels) with RecursionError;
+  that is taken as "not the usual shape" and the strict parser, orjson, decides: it refuses past
+  1024 levels, always. (Where the recursion limit is raised, as hypothesis does, msgspec may read a
+  deeper answer itself; harmless, it keeps only the known fields.)
 * status.code: an integer from MIN_CODE to MAX_CODE (jobwatch.models says why); outside, the
   answer is a bad response, so SQLite never sees a value it cannot store and no answer can forge
   jobwatch's own negative codes. orjson reads integers past 2**64 - 1 as floats: "not an integer".
