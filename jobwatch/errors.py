@@ -6,6 +6,7 @@ API errors carry the HTTP status and the body's errorId/error/message when prese
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -157,11 +158,18 @@ class InternalError(ApiError):
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> InternalError:
+        """The exception's type, text (cut short) and where it was raised (file:line)."""
         text = str(exc)
         if len(text) > MAX_INTERNAL_TEXT:
             text = text[:MAX_INTERNAL_TEXT] + "\u2026"
         detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        if frame is not None:
+            where = os.path.basename(frame.tb_frame.f_code.co_filename)
+            detail += f" at {where}:{frame.tb_lineno}"
         return cls(f"internal error ({detail})")
 
     def hint(self) -> str:
-        return "retrying; if it keeps happening, report it with jobwatch.log"
+        return "a bug in jobwatch; please report this line if it keeps happening"

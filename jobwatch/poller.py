@@ -214,12 +214,14 @@ class Poller:
 
         An unexpected exception is a failed poll (InternalError), retried like any other.
         """
+        failures = self.failures
         try:
             return await self._fetch_and_diff()
         except Exception as exc:
             _log.debug("unexpected exception while polling", exc_info=True)
             # what self.jobs reflects is unsure now: the next tick compares every job again
             self._diffed = self._diffed_jobs = None
+            self.failures = failures  # a fetch that worked before the failure is no recovery
             return self._failed(InternalError.from_exception(exc)), None
 
     async def _fetch_and_diff(self) -> tuple[list[Event], tuple[list[Job], float] | None]:

@@ -287,6 +287,7 @@ async def test_an_unexpected_exception_is_a_failed_poll_then_polling_recovers(ex
     assert isinstance(failed, PollFailed) and isinstance(failed.error, InternalError)
     assert failed.error.retryable and failed.error.exit_code == 3
     assert type(exc).__name__ in failed.error.describe()
+    assert "test_poller.py:" in failed.error.message  # where it was raised
     assert not p.stopped and p.failures == 1
     recovered = await p.poll_once()
     assert kinds(recovered) == [Recovered, JobAppeared, PollCompleted]
@@ -320,6 +321,15 @@ async def test_a_failing_diff_is_a_failed_poll_and_the_next_tick_compares_everyt
     assert isinstance(failed.error, InternalError) and "BrokenDiff: bug" in failed.error.message
     events = await p.poll_once()
     assert StatusChanged not in kinds(events) and JobAppeared in kinds(events)
+
+
+async def test_a_failing_diff_after_a_failed_poll_counts_as_the_next_attempt(monkeypatch):
+    src = Script(ServerError("down", status=503), [Job("a", RUNNING, "r1")])
+    p = Poller(src, "ws", log=None, backoff_base=0.001)
+    await p.poll_once()
+    monkeypatch.setattr(Poller, "_diff", lambda self, *a, **k: 1 / 0)
+    [failed] = await p.poll_once()
+    assert failed.attempt == 2 and p.failures == 2
 
 
 async def test_an_internal_error_text_is_bounded():
