@@ -106,30 +106,30 @@ async def read_body(response: httpx.Response, limit: int, *, truncate: bool = Fa
     if response.is_stream_consumed:
         # read in advance, and decoded by httpx (httpx.MockTransport's answers are): only its
         # size is left to check
-        return _bounded([response.content], limit, truncate)
+        return _bounded(bytearray(response.content), limit, truncate)
     inflater = _inflater(response.headers)
-    chunks: list[bytes] = []
-    total = 0
+    # One growing buffer rather than a list of pieces: freed, it goes back to the system at once
+    # (measured: after a refused 128 MiB answer the dashboard stayed at 192 MB RSS with a list of
+    # 1 MiB pieces, which the allocator keeps; with the buffer it drops back).
+    body = bytearray()
     async for raw in response.aiter_raw():
         pieces = inflater.feed(raw) if inflater is not None else (raw,)
         for piece in pieces:
-            total += len(piece)
-            if total > limit:
-                chunks.append(piece)
-                return _bounded(chunks, limit, truncate)
-            chunks.append(piece)
+            body += piece
+            if len(body) > limit:
+                return _bounded(body, limit, truncate)
     if inflater is not None:
         inflater.end()
-    return b"".join(chunks)
+    return bytes(body)
 
 
-def _bounded(chunks: list[bytes], limit: int, truncate: bool) -> bytes:
-    """The chunks joined if within `limit`; else cut to it (truncate) or refused."""
-    if sum(map(len, chunks)) <= limit:
-        return b"".join(chunks)
+def _bounded(body: bytearray, limit: int, truncate: bool) -> bytes:
+    """`body` if within `limit`; else cut to it (truncate) or refused."""
+    if len(body) <= limit:
+        return bytes(body)
     if truncate:
-        return b"".join(chunks)[:limit]
-    chunks.clear()
+        return bytes(body[:limit])
+    del body[:]
     raise BadResponse(
         f"the answer is larger than {size_text(limit)} once decompressed (jobwatch's limit); "
         "it was not read further"
