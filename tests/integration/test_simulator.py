@@ -723,6 +723,12 @@ def test_run_simulate_reports_a_busy_port(capsys):
     assert "already in use" in err and len(err.strip().splitlines()) == 1
 
 
+def test_run_simulate_refuses_an_unknown_hostile_kind(capsys):
+    assert run_simulate(0, "static", 10, 0, hostile="nasty") == 2
+    err = capsys.readouterr().err
+    assert "unknown hostile kind 'nasty'" in err and "gzip_bomb_10mb" in err
+
+
 def test_run_simulate_serves_until_ctrl_c():
     code = "from jobwatch.simulator.server import run_simulate; raise SystemExit(run_simulate(0, 'static', 10, 0))"
     proc = subprocess.Popen(
