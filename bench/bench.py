@@ -220,6 +220,7 @@ def bench_workspace(spec: dict):
 
 def make_app(spec: dict, probe: Probe, history, *, job_ids=None, interval=None):
     from jobwatch.api.client import SharelyClient
+    from jobwatch.session import connection_for, credentials_for
     from jobwatch.store.config import Config
     from jobwatch.tui.app import JobwatchApp
 
@@ -231,8 +232,8 @@ def make_app(spec: dict, probe: Probe, history, *, job_ids=None, interval=None):
 
     def client_factory(workspace):
         return SharelyClient(
-            workspace.connection(),
-            workspace.credentials(),
+            connection_for(workspace),
+            credentials_for(workspace),
             environ=environ,
             transport=timing_transport(probe),
         )
@@ -386,6 +387,7 @@ async def measure_naive(control: Control, spec: dict, history, reps: int) -> flo
     from jobwatch.api.client import SharelyClient
     from jobwatch.formatting import format_clock, shorten_run_id, status_text
     from jobwatch.poller import Poller
+    from jobwatch.session import connection_for, credentials_for
 
     probe = Probe()
     probe.token = lambda: probe.marker
@@ -401,8 +403,8 @@ async def measure_naive(control: Control, spec: dict, history, reps: int) -> flo
 
     ws = bench_workspace(spec)
     client = SharelyClient(
-        ws.connection(),
-        ws.credentials(),
+        connection_for(ws),
+        credentials_for(ws),
         environ={TOKEN_ENV: os.environ[TOKEN_ENV]},
         transport=timing_transport(probe),
     )

@@ -20,6 +20,7 @@ import orjson
 from jobwatch.api.client import SharelyClient
 from jobwatch.api.decode import parse_jobs
 from jobwatch.models import Job, Status
+from jobwatch.session import connection_for, credentials_for
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.config import Config, WorkspaceConfig
 from jobwatch.store.history import HistoryStore
@@ -89,7 +90,9 @@ def static_dashboard(
     environ = {"TOKEN": sim.token}
 
     def client_factory(ws: WorkspaceConfig) -> SharelyClient:
-        return SharelyClient(ws.connection(), ws.credentials(), environ=environ, clock=frozen_clock)
+        return SharelyClient(
+            connection_for(ws), credentials_for(ws), environ=environ, clock=frozen_clock
+        )
 
     return JobwatchApp(
         config,

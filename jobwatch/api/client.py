@@ -56,8 +56,6 @@ from jobwatch.models import MAX_FIELD_CHARS, Job
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.sharely.ai"
-
 
 @dataclass
 class FetchResult:

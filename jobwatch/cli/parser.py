@@ -1,6 +1,8 @@
 """The command line's grammar: every command, option and help text, and the exit codes.
 
 Nothing here imports httpx or Textual, so `jobwatch --help` and `jobwatch wait --help` start fast.
+The parsed Namespace goes no further than `jobwatch.cli.main.dispatch`, which hands each command
+typed values (`jobwatch.session.Flags` for the connection options).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from jobwatch import __version__
+from jobwatch.statuses import FAILURE_CODES, IN_ORDER
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -16,10 +19,13 @@ EXIT_API = 3
 EXIT_NOT_FOUND = 4
 EXIT_TIMEOUT = 124
 
-EXIT_CODES_HELP = """\
+_FAILURES = [info.name for info in IN_ORDER if info.code in FAILURE_CODES]
+FAILURE_NAMES = ", ".join(_FAILURES[:-1]) + " or " + _FAILURES[-1]
+
+EXIT_CODES_HELP = f"""\
 exit codes:
   0    every job COMPLETED
-  1    at least one job ended FAILED, CANCELLED, TERMINATED or TIMED_OUT
+  1    at least one job ended {FAILURE_NAMES}
   2    usage or configuration error
   3    the API refused or kept failing (401 after renewal, 403, 404, retries exhausted)
   4    none failed, but at least one ID was never found
@@ -32,8 +38,17 @@ credentials (never on the command line):
   SHARELY_ACCESS_TOKEN (a bearer token) or SHARELY_API_KEY (an sk-sharely-... key)
 """
 
+# "3" is jobwatch.poller.DEFAULT_MISSING_AFTER, not imported here: the poller pulls in asyncio and
+# costs `jobwatch --help` ~60 ms. tests/integration/test_cli.py pins the two together.
+STATUS_HELP = """\
+not found: an ID missing from the API's answer is asked for again every --interval until it
+appears or has been missing from 3 answers in a row; only then is it "not found" (on stderr),
+exactly as `wait` and the dashboard decide it. So an unknown ID takes about 2 intervals.
+"""
+
+# Shown after "jobwatch: " (as an error) or alone (`workspaces list`).
 NOTHING_CONFIGURED = """\
-jobwatch: no workspace is configured yet.
+no workspace is configured yet.
 
   Try it without an account:   jobwatch demo
   Add a workspace:             jobwatch workspaces add prod --workspace-id UUID --organization-id UUID --token-env SHARELY_ACCESS_TOKEN --default
@@ -81,6 +96,16 @@ def _connection_options() -> argparse.ArgumentParser:
     return parent
 
 
+def _interval_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--interval",
+        type=_positive,
+        default=None,
+        metavar="S",
+        help=f"seconds between {what} (default: the workspace's interval, else 2)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jobwatch",
@@ -102,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         parents=[conn],
         help="poll once and print the jobs",
+        description="Poll once (through the same poller as `wait` and the dashboard) and print "
+        "the jobs; the history records what was seen.",
         formatter_class=fmt,
-        epilog=CREDENTIALS_HELP,
+        epilog=STATUS_HELP + "\n" + CREDENTIALS_HELP,
     )
     p.add_argument(
         "job_ids",
@@ -112,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="workflow IDs (default: every job of the workspace)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON array of the API's jobs")
+    _interval_option(p, "the polls that re-check a missing ID")
 
     p = sub.add_parser(
         "wait",
@@ -121,13 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP + "\n" + CREDENTIALS_HELP,
     )
     p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
-    p.add_argument(
-        "--interval",
-        type=_positive,
-        default=None,
-        metavar="S",
-        help="seconds between polls (default 2)",
-    )
+    _interval_option(p, "polls")
     p.add_argument(
         "--timeout",
         type=_positive,
@@ -161,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "job_ids", nargs="*", metavar="JOB_ID", help="track only these (default: every job)"
     )
+    _interval_option(p, "polls")
 
     p = sub.add_parser("demo", help="the dashboard against a built-in simulator: no account needed")
     p.add_argument(
@@ -199,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     cred.add_argument("--token-env", metavar="VAR", help="env var holding a bearer token")
     cred.add_argument("--api-key-env", metavar="VAR", help="env var holding an sk-sharely- API key")
     cred.add_argument("--token-command", metavar="CMD", help="command that prints a token")
-    p.add_argument("--interval", type=_positive)
+    p.add_argument("--interval", type=_positive, metavar="S", help="seconds between polls")
+    p.add_argument(
+        "--theme", metavar="NAME", help="the dashboard's theme while this workspace is open"
+    )
     p.add_argument("--default", action="store_true", help="make it the default workspace")
     p = wsub.add_parser("remove", help="remove a workspace")
     p.add_argument("name")

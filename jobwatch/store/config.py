@@ -14,6 +14,10 @@
 The file never holds a secret: credentials are named (an environment variable or
 a command that prints a token), never stored. Every problem is a ConfigError naming
 the file, the key and, when it can be found, the line.
+
+A new entry typed by a person (`jobwatch workspaces add`, the dashboard's add-workspace form)
+is built by `workspace_from_input`, which checks every field and reports all problems at once.
+Turning an entry into a connection is `jobwatch.session`'s job: nothing here imports the API.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from __future__ import annotations
 import re
 import tomllib
 import urllib.parse
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import tomli_w
 
@@ -31,6 +36,8 @@ from jobwatch.errors import ConfigError, UsageError
 from jobwatch.store.paths import write_private_file_atomic
 
 DEFAULT_BASE_URL = "https://api.sharely.ai"
+#: the theme used when neither the workspace nor the config names one
+DEFAULT_THEME = "jobwatch-dark"
 MIN_INTERVAL = 0.1
 MAX_INTERVAL = 3600.0
 
@@ -57,8 +64,14 @@ _SECRET_KEYS = frozenset(
     }
 )
 _SECRET_MESSAGE = "secrets do not belong in the config; use token_env, api_key_env or token_command"
+# What a pasted secret looks like: an API key or a JWT.
+_SECRET_SHAPES = re.compile(r"(sk-sharely-|eyJ[A-Za-z0-9_-]{8,}\.)")
 _TOP_KEYS = ("default", "theme", "bell", "workspaces")
-_CREDENTIAL_KEYS = ("token_env", "api_key_env", "token_command")
+
+#: where a workspace's credential comes from: the config key that names it
+CredentialKind = Literal["token_env", "api_key_env", "token_command"]
+CREDENTIAL_KINDS: tuple[CredentialKind, ...] = get_args(CredentialKind)
+_CREDENTIAL_KEYS: tuple[str, ...] = CREDENTIAL_KINDS
 
 
 class InvalidSetting(UsageError):
@@ -72,34 +85,18 @@ class InvalidSetting(UsageError):
 
 @dataclass
 class WorkspaceConfig:
+    """One [workspaces.NAME] entry: which workspace, where the API is, where its credential comes from."""
+
     name: str
     workspace_id: str
     organization_id: str
     base_url: str = DEFAULT_BASE_URL
     token_env: str | None = None
     api_key_env: str | None = None
-    token_command: str | None = None
+    #: kept out of repr: a command line may embed a secret
+    token_command: str | None = field(default=None, repr=False)
     interval: float | None = None
     theme: str | None = None
-
-    def credentials(self):
-        """The api.CredentialSpec naming where this workspace's token comes from."""
-        from jobwatch.api.credentials import CredentialSpec
-
-        return CredentialSpec(
-            token_command=self.token_command, token_env=self.token_env, api_key_env=self.api_key_env
-        )
-
-    def connection(self, insecure: bool = False):
-        """The api.Connection for this workspace."""
-        from jobwatch.api.transport import Connection
-
-        return Connection(
-            base_url=self.base_url,
-            workspace_id=self.workspace_id,
-            organization_id=self.organization_id,
-            insecure=insecure,
-        )
 
     def validated(self) -> WorkspaceConfig:
         """A normalized copy (lowercase UUIDs, no trailing slash); raises InvalidSetting."""
@@ -122,6 +119,8 @@ class WorkspaceConfig:
 
 @dataclass
 class Config:
+    """The whole config file; choosing a workspace from it is jobwatch.session's job."""
+
     path: Path
     workspaces: dict[str, WorkspaceConfig] = field(default_factory=dict)
     default: str | None = None
@@ -142,7 +141,8 @@ class Config:
         return ws
 
     def remove_workspace(self, name: str) -> WorkspaceConfig:
-        ws = self.workspaces.pop(self._known(name), None)
+        """Remove the workspace `name` (and its default mark); raises UsageError if unknown."""
+        ws = self.workspaces.pop(self._known(name))
         if self.default == name:
             self.default = None
         return ws
@@ -150,28 +150,19 @@ class Config:
     def set_default(self, name: str | None) -> None:
         self.default = None if name is None else self._known(name)
 
-    def workspace(self, name: str | None = None) -> WorkspaceConfig:
-        """The named workspace, else the default one, else the only one; raises UsageError."""
-        if name is not None:
-            return self.workspaces[self._known(name)]
-        if self.default is not None and self.default in self.workspaces:
-            return self.workspaces[self.default]
-        if len(self.workspaces) == 1:
-            return next(iter(self.workspaces.values()))
-        if not self.workspaces:
-            raise UsageError(
-                f"no workspace configured in {self.path}; add one with `jobwatch workspaces add`"
-            )
-        raise UsageError(
-            f"several workspaces configured ({', '.join(sorted(self.workspaces))}) and no default; "
-            "pick one with --workspace or `jobwatch workspaces default NAME`"
-        )
-
     def _known(self, name: str) -> str:
         if name not in self.workspaces:
-            known = ", ".join(sorted(self.workspaces)) or "none"
-            raise UsageError(f"no workspace named {name!r} in {self.path} (known: {known})")
+            raise UnknownWorkspace(name, self.path, self.workspaces)
         return name
+
+
+class UnknownWorkspace(UsageError):
+    """A workspace name that is not in the config; says which names are."""
+
+    def __init__(self, name: str, path: Path, known: Collection[str]) -> None:
+        names = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no workspace named {name!r} in {path} (configured: {names})")
+        self.name = name
 
 
 # -- validators shared by the loader, the CLI and the add-workspace form -------------------
@@ -241,11 +232,129 @@ def validate_workspace_name(value: Any) -> str:
     return value
 
 
+def looks_like_secret(text: str) -> bool:
+    """Whether `text` holds what looks like an API key or a JWT (never to be stored or echoed)."""
+    return _SECRET_SHAPES.search(text) is not None
+
+
 def parse_job_ids(text: str) -> list[str]:
     """Workflow IDs from pasted text: split on whitespace and commas, strip quotes and
     brackets around each, drop blanks and duplicates; the order is kept."""
     tokens = text.replace(",", " ").split()
     return [t for t in dict.fromkeys(tok.strip("'\"`[]") for tok in tokens) if t]
+
+
+# -- a new entry from what a person typed ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkspaceInput:
+    """A workspace entry as a person typed it (`workspaces add` options or the add form's fields).
+
+    Blank strings mean "not given": the default base URL, and for the credential the
+    SHARELY_ACCESS_TOKEN / SHARELY_API_KEY environment variables.
+    """
+
+    name: str
+    workspace_id: str
+    organization_id: str
+    base_url: str = ""
+    credential_kind: CredentialKind = "token_env"
+    #: the env var's NAME or the command line, never the secret itself
+    credential: str = ""
+    interval: float | None = None
+    theme: str | None = None
+
+
+#: the fields of WorkspaceInput a problem can be about, in the order they are reported
+INPUT_FIELDS = (
+    "name",
+    "workspace_id",
+    "organization_id",
+    "base_url",
+    "credential",
+    "interval",
+    "theme",
+)
+
+
+class WorkspaceInputError(UsageError):
+    """Every problem of a WorkspaceInput at once: field name -> reason (without the field's name)."""
+
+    def __init__(self, problems: dict[str, str], labels: dict[str, str] | None = None) -> None:
+        self.problems = dict(problems)
+        shown = labels or {}
+        super().__init__(
+            "; ".join(f"{shown.get(key, key)}: {reason}" for key, reason in self.problems.items())
+        )
+
+    def labelled(self, labels: dict[str, str]) -> WorkspaceInputError:
+        """The same problems, named the way the person typed them (e.g. --workspace-id)."""
+        return WorkspaceInputError(self.problems, labels)
+
+
+def workspace_from_input(entry: WorkspaceInput, *, taken: Collection[str] = ()) -> WorkspaceConfig:
+    """A validated, normalized WorkspaceConfig; raises WorkspaceInputError naming every bad field.
+
+    `taken` holds the names already configured. A credential that looks like a pasted secret is
+    refused without being echoed.
+    """
+    problems: dict[str, str] = {}
+
+    def check(key: str, validate: Callable[[], Any]) -> Any:
+        try:
+            return validate()
+        except InvalidSetting as exc:
+            problems[key] = exc.message
+            return None
+
+    name = entry.name.strip()
+    if not name:
+        problems["name"] = "a name is required"
+    elif not _NAME_RE.fullmatch(name):
+        problems["name"] = "use only letters, digits, '_', '.' and '-'"
+    elif name in taken:
+        problems["name"] = (
+            f"a workspace named {name!r} already exists; remove it first or choose another name"
+        )
+    workspace_id = check("workspace_id", lambda: validate_uuid(entry.workspace_id, "workspace_id"))
+    organization_id = check(
+        "organization_id", lambda: validate_uuid(entry.organization_id, "organization_id")
+    )
+    base_url = check("base_url", lambda: validate_base_url(entry.base_url or DEFAULT_BASE_URL))
+    credential = entry.credential.strip()
+    if entry.credential_kind not in CREDENTIAL_KINDS:
+        problems["credential"] = f"unknown credential source (known: {', '.join(CREDENTIAL_KINDS)})"
+    elif looks_like_secret(credential):
+        problems["credential"] = (
+            "that looks like a secret: enter the NAME of the env var (or a command) instead"
+        )
+    elif (
+        credential
+        and entry.credential_kind != "token_command"
+        and not _ENV_NAME_RE.fullmatch(credential)
+    ):
+        problems["credential"] = "an env var name has only letters, digits and _ (e.g. ACME_TOKEN)"
+    interval = None
+    if entry.interval is not None:
+        interval = check("interval", lambda: _validate_interval("interval", entry.interval))
+    theme = None
+    if entry.theme is not None:
+        theme = check("theme", lambda: _validate_text("theme", entry.theme))
+    if problems:
+        raise WorkspaceInputError({k: problems[k] for k in INPUT_FIELDS if k in problems})
+    source = {entry.credential_kind: credential} if credential else {}
+    return WorkspaceConfig(
+        name=name,
+        workspace_id=workspace_id,
+        organization_id=organization_id,
+        base_url=base_url,
+        token_env=source.get("token_env"),
+        api_key_env=source.get("api_key_env"),
+        token_command=source.get("token_command"),
+        interval=interval,
+        theme=theme,
+    )
 
 
 # -- loading and saving --------------------------------------------------------------------
@@ -263,8 +372,9 @@ def load_config(path: str | Path) -> Config:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(str(path), "the config is not UTF-8 text", line=line) from None
+        raise ConfigError(
+            str(path), "the config is not UTF-8 text", line=raw[: exc.start].count(b"\n") + 1
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -487,9 +597,9 @@ def _find_line(text: str, dotted_key: str | None) -> int | None:
             if current == table and _defines(line, key):
                 return number
     for cut in range(len(names), 0, -1):
-        number = headers.get(".".join(names[:cut]))
-        if number is not None:
-            return number
+        found = headers.get(".".join(names[:cut]))
+        if found is not None:
+            return found
     return None
 
 

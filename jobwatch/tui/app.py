@@ -1,7 +1,13 @@
 """The dashboard application: themes, the workspace choice, global keys and the CLI entry `run_dashboard`.
 
-The app is thin: the main screen owns the poll worker and the widgets; the app chooses the theme and
-the workspace and hands the workspace to the screen.
+The app is thin: the main screen owns the poll worker and the widgets; the app asks its
+`jobwatch.session.Session` which workspace to open (at start, and when one is picked with `w`), applies
+that workspace's theme and hands the workspace to the screen. Clients are built by the session too.
+
+Themes: a workspace's own `theme` is applied whenever that workspace opens; otherwise the config's
+`theme`, else jobwatch-dark (`jobwatch.session.resolve_theme`). Choosing a theme with `t` (or the
+command palette) applies it at once and saves it as the config's `theme`, which every workspace
+without its own theme uses; applying a workspace's theme is never saved.
 """
 
 from __future__ import annotations
@@ -16,13 +22,27 @@ from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
 from textual.screen import Screen
 
-from jobwatch.errors import JobwatchError
+from jobwatch.api.client import SharelyClient
+from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.session import (
+    Flags,
+    NoDefaultWorkspace,
+    NoWorkspaceConfigured,
+    Session,
+    UnknownWorkspace,
+    Warn,
+    resolve_theme,
+)
 from jobwatch.statuses import API_CODES, STATUSES
-from jobwatch.store.config import Config, WorkspaceConfig, load_config, save_config
+from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, load_config, save_config
+from jobwatch.store.history import HistoryStore
 from jobwatch.tui.idle_gc import IdleCollector
+from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
 
-DEFAULT_THEME = "jobwatch-dark"
+__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard"]
+
+#: builds the client of a workspace (the session's by default; tests pass their own)
 
 
 class JobwatchApp(App[int]):
@@ -42,30 +62,47 @@ class JobwatchApp(App[int]):
         *,
         workspace: str | None,
         job_ids: Sequence[str] | None,
-        history,
-        client_factory: Callable[[WorkspaceConfig], object],
+        history: HistoryStore | None,
+        client_factory: ClientFactory | None = None,
         clock: Callable[[], float] = time.time,
         demo: bool = False,
         poll: bool = True,
         interval: float | None = None,
+        session: Session | None = None,
+        warnings: Sequence[str] = (),
     ) -> None:
+        """`session` resolves workspaces (default: `config` with no command-line flags but
+        `interval`); `client_factory` replaces the session's clients (tests); `warnings` are
+        shown as notifications once the screen is up (e.g. "history disabled")."""
         super().__init__()
+        if session is None:
+            session = Session(config, Flags(interval=interval))
+        elif session.config is not config:
+            raise ValueError("the session must hold the app's config")
+        self.session = session
         self.config = config
         self.start_workspace = workspace
         self.start_job_ids = list(job_ids) if job_ids else None
         self.history = history
-        self.client_factory = client_factory
+        self.client_factory: ClientFactory = client_factory or self._session_client
         self.clock = clock
         self.demo = demo
         self.poll = poll
-        self.interval = interval
+        self.interval = session.flags.interval
+        self.start_warnings = list(warnings)
         self.theme_names: list[str] = []
         self.theme_warnings: list[str] = []
         self.workspace_name: str | None = None
         self._warned: set[str] = set()
+        #: a theme the app applied for a workspace: its change is not the person's choice to save
+        self._applied_theme: str | None = None
         self._load_themes()
-        self._saved_theme = self.theme
+        self._open_theme(self._start_choice(), self.theme_warnings.append)
         self.idle_gc = IdleCollector()
+
+    def _session_client(self, workspace: WorkspaceConfig) -> SharelyClient:
+        """The session's client for `workspace`; an --insecure warning becomes a notification."""
+        return self.session.target_for(workspace).client(warn=self.warn)
 
     def _load_themes(self) -> None:
         try:
@@ -78,15 +115,24 @@ class JobwatchApp(App[int]):
             self.register_theme(theme)
         self.theme_names = [theme.name for theme in themes]
         self.theme_warnings = list(warnings)
-        wanted = self.config.theme
-        if wanted and wanted in self.available_themes:
-            self.theme = wanted
-        elif DEFAULT_THEME in self.available_themes:
-            self.theme = DEFAULT_THEME
-        if wanted and wanted not in self.available_themes:
-            self.theme_warnings.append(
-                f"theme {wanted!r} from the config is not known; using {self.theme}"
-            )
+
+    def _start_choice(self) -> WorkspaceConfig | None:
+        """The workspace the dashboard opens on, or None when the picker must ask."""
+        try:
+            return self.session.choose(self.start_workspace)
+        except UsageError:
+            return None
+
+    def _open_theme(self, workspace: WorkspaceConfig | None, warn: Warn) -> None:
+        """Show the theme `workspace` asks for (see resolve_theme); unknown names are warned about once."""
+        choice = resolve_theme(self.config, workspace, self.available_themes)
+        for warning in choice.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                warn(warning)
+        if choice.name in self.available_themes and choice.name != self.theme:
+            self._applied_theme = choice.name
+            self.theme = choice.name
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -102,10 +148,16 @@ class JobwatchApp(App[int]):
         await super().on_event(event)
 
     def _theme_changed(self, theme) -> None:
-        """Remember the chosen theme in the config file (not in demo mode), for the next start."""
-        if self.demo or theme.name == self._saved_theme or self.config.path is None:
+        """Remember the chosen theme in the config file (not in demo mode), for the next start.
+
+        The change the app made itself for a workspace's theme is skipped (once).
+        """
+        if theme.name == self._applied_theme:
+            self._applied_theme = None
             return
-        self._saved_theme = theme.name
+        self._applied_theme = None
+        if self.demo or theme.name == self.config.theme or self.config.path is None:
+            return
         self.config.theme = theme.name
         try:
             # Re-read the file: the in-memory config may hold a workspace given on the command line.
@@ -139,28 +191,36 @@ class JobwatchApp(App[int]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    def _theme_warning(self, warning: str) -> None:
+        self.notify(warning, title="Theme skipped", severity="warning", timeout=8, markup=False)
+
     async def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
         for warning in self.theme_warnings:
-            self.notify(warning, title="Theme skipped", severity="warning", timeout=8)
-        workspaces = self.config.workspaces
-        name = self.start_workspace or self.config.default
-        if name is None and len(workspaces) == 1:
-            name = next(iter(workspaces))
-        if name is not None and name in workspaces:
-            await self.switch_workspace(name, job_ids=self.start_job_ids)
-        elif name is not None:
-            self.notify(f"No workspace named {name!r} in the config.", severity="error")
+            self._theme_warning(warning)
+        for warning in self.start_warnings:
+            self.warn(warning)
+        try:
+            workspace = self.session.choose(self.start_workspace)
+        except UnknownWorkspace as error:
+            self.notify(error.describe(), severity="error", markup=False)
             self.action_workspaces()
-        elif workspaces:
+        except NoDefaultWorkspace:
             self.action_workspaces()
+        except NoWorkspaceConfigured:
+            pass  # the table says how to add one (w, then a)
+        else:
+            await self.switch_workspace(workspace.name, job_ids=self.start_job_ids)
 
     async def switch_workspace(self, name: str, *, job_ids: Sequence[str] | None = None) -> None:
-        """Watch the configured workspace `name`; the old one's worker is cancelled first."""
-        workspace = self.config.workspaces.get(name)
-        if workspace is None:
-            self.notify(f"No workspace named {name!r}.", severity="error")
+        """Watch the workspace `name` (configured, or the command line's) with its theme; the old
+        one's worker is cancelled first."""
+        try:
+            workspace = self.session.choose(name)
+        except UsageError as error:
+            self.notify(error.describe(), severity="error", markup=False)
             return
-        self.workspace_name = name
+        self.workspace_name = workspace.name
+        self._open_theme(workspace, self._theme_warning)
         await self.main_screen.open_workspace(workspace, job_ids)
 
     # -- actions ------------------------------------------------------------------------
@@ -172,7 +232,10 @@ class JobwatchApp(App[int]):
             if name and (name != self.workspace_name or self.main_screen.session is None):
                 await self.switch_workspace(name)
 
-        self.push_screen(WorkspacePicker(self.config, self.workspace_name), chosen)
+        picker = WorkspacePicker(
+            self.config, self.workspace_name, extra=self.session.extra_workspaces
+        )
+        self.push_screen(picker, chosen)
 
     def action_themes(self) -> None:
         names = self.theme_names or sorted(self.available_themes)
@@ -265,31 +328,27 @@ class JobwatchApp(App[int]):
 
 
 def run_dashboard(
-    config: Config,
+    session: Session,
     *,
     workspace: str | None,
     job_ids: Sequence[str] | None,
-    history,
-    client_factory: Callable[..., object],
+    history: HistoryStore | None,
     demo: bool = False,
+    warnings: Sequence[str] = (),
 ) -> int:
     """Run the dashboard until the person quits; returns the process exit code.
 
-    `client_factory(workspace, warn=...)` gets a `warn(text)` that shows a warning as a notification:
-    printed to stderr it would land on top of the dashboard.
+    Clients come from `session`; their warnings (e.g. --insecure) and `warnings` are shown as
+    notifications: printed to stderr they would land on top of the dashboard.
     """
-    app: JobwatchApp
-
-    def make_client(ws: WorkspaceConfig) -> object:
-        return client_factory(ws, warn=app.warn)
-
     app = JobwatchApp(
-        config,
+        session.config,
+        session=session,
         workspace=workspace,
         job_ids=job_ids,
         history=history,
-        client_factory=make_client,
         demo=demo,
+        warnings=warnings,
     )
     result = app.run()
     if isinstance(result, int):

@@ -1,21 +1,32 @@
 """Messages the poll worker posts to the main screen; widgets react to these and never poll.
 
 Every message carries the `generation` of the workspace session that produced it, so that a message
-from a worker cancelled by a workspace switch is recognised and dropped.
+from a worker cancelled by a workspace switch is recognised and dropped. (`Health` lives in
+jobwatch.tui.model and is importable from here too.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textual.message import Message
 
-from jobwatch.errors import JobwatchError
 from jobwatch.events import Event
+from jobwatch.tui.model import Health, JobRow
+
+__all__ = [
+    "Health",
+    "JobsChanged",
+    "PollStatus",
+    "SessionMessage",
+    "StatusFilterRequested",
+    "WorkspaceNamed",
+]
 
 
 class SessionMessage(Message):
+    """A message from the worker of the session `generation`."""
+
     def __init__(self, generation: int) -> None:
         super().__init__()
         self.generation = generation
@@ -24,24 +35,15 @@ class SessionMessage(Message):
 class JobsChanged(SessionMessage):
     """One poller tick: its events and the table rows for every job they touched."""
 
-    def __init__(self, generation: int, events: Sequence[Event], rows: Sequence) -> None:
+    def __init__(self, generation: int, events: Sequence[Event], rows: Sequence[JobRow]) -> None:
         super().__init__(generation)
         self.events = events
         self.rows = rows
 
 
-@dataclass(frozen=True)
-class Health:
-    """The connection's health as the header shows it."""
-
-    state: str  # "connecting" | "ok" | "retrying" | "paused" | "stopped"
-    last_success: float | None = None
-    error: JobwatchError | None = None
-    retry_at: float | None = None
-    attempt: int = 0
-
-
 class PollStatus(SessionMessage):
+    """The connection's health after a tick (or after the worker stopped)."""
+
     def __init__(self, generation: int, health: Health) -> None:
         super().__init__(generation)
         self.health = health

@@ -13,6 +13,7 @@ from jobwatch.api import client as api
 from jobwatch.api.client import SharelyClient
 from jobwatch.events import PollCompleted
 from jobwatch.poller import Poller
+from jobwatch.session import connection_for, credentials_for
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.config import WorkspaceConfig
 
@@ -77,7 +78,9 @@ async def test_a_poll_where_nothing_changed_parses_and_records_nothing(monkeypat
         api, "parse_answer", lambda body, last: parsed.append(1) or real_parse(body, last)
     )
     try:
-        client = SharelyClient(ws.connection(), ws.credentials(), environ={"TOKEN": sim.token})
+        client = SharelyClient(
+            connection_for(ws), credentials_for(ws), environ={"TOKEN": sim.token}
+        )
         async with client:
             poller = Poller(client, sim.workspace_id, log=None)
             first = await poller.poll_once()

@@ -119,10 +119,14 @@ def test_kill_9_twenty_times_loses_nothing_and_keeps_the_database_sound(sim, tmp
     with Churn(sim):
         for _ in range(20):
             proc = start_wait(sim, data)
-            # let it start and poll for a random while: before, during or between writes
-            time.sleep(0.25 + rng.uniform(0.0, 0.45))
+            # once it polls (its first line), let it run for a random while: before, during or
+            # between writes; waiting for the first line keeps a slow start from eating the run
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            time.sleep(rng.uniform(0.0, 0.45))
             proc.send_signal(signal.SIGKILL)
             out, err = proc.communicate(timeout=10)
+            out = first + out
             assert proc.returncode == -signal.SIGKILL, err
             assert "Traceback" not in err
             printed = printed_states(out)

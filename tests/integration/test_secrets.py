@@ -25,6 +25,7 @@ from jobwatch.api.transport import Connection, check_connection_security
 from jobwatch.cli.main import main
 from jobwatch.errors import ServerError, UsageError
 from jobwatch.events import PollFailed
+from jobwatch.session import connection_for, credentials_for
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.eventlog import EventLog
 
@@ -252,7 +253,7 @@ async def test_dashboard_screenshots_show_no_secret(sim, tmp_path):
                 job_ids=None,
                 history=history,
                 client_factory=lambda w: SharelyClient(
-                    w.connection(), w.credentials(), environ=environ
+                    connection_for(w), credentials_for(w), environ=environ
                 ),
                 interval=0.1,
             )

@@ -16,11 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from jobwatch.simulator.server import Simulator
-from jobwatch.store.config import Config, WorkspaceConfig
+from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.dialogs.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.screens.help import HelpScreen
-from jobwatch.tui.theming.themes import DEFAULT_THEME, SHIPPED_THEMES, load_themes
+from jobwatch.tui.theming.themes import SHIPPED_THEMES, load_themes
 from scripts.screenshots import CHAIN_ID, seed_history, static_dashboard
 
 ORG = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"

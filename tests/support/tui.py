@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jobwatch.api.client import SharelyClient
+from jobwatch.session import connection_for, credentials_for
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.config import Config, WorkspaceConfig
 from jobwatch.store.history import HistoryStore
@@ -60,7 +61,7 @@ def make_app(
     config = Config(path=tmp_path / "config.toml", workspaces={w.name: w for w in spaces})
 
     def client_factory(ws: WorkspaceConfig) -> SharelyClient:
-        return SharelyClient(ws.connection(), ws.credentials(), environ=environ)
+        return SharelyClient(connection_for(ws), credentials_for(ws), environ=environ)
 
     return JobwatchApp(
         config,

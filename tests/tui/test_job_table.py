@@ -21,14 +21,10 @@ from jobwatch.formatting import (
 )
 from jobwatch.models import NOT_FOUND, Status
 from jobwatch.statuses import STATUSES
+from jobwatch.tui.job_index import SORT_MODES
 from jobwatch.tui.theming.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
-from jobwatch.tui.widgets.job_table import (
-    ELAPSED_WIDTH,
-    MIN_WORKFLOW_ID_WIDTH,
-    SORT_MODES,
-    JobRow,
-    JobTable,
-)
+from jobwatch.tui.widgets.job_lines import ELAPSED_WIDTH, MIN_WORKFLOW_ID_WIDTH, layout_for
+from jobwatch.tui.widgets.job_table import JobRow, JobTable
 
 NOW = 1_700_000_000.0
 RUNNING = Status(1, "RUNNING")
@@ -190,13 +186,12 @@ async def test_status_cell_is_coloured_from_theme_variables() -> None:
 
 
 def test_columns_give_way_before_the_workflow_id_gets_unreadable() -> None:
-    table = JobTable(now=lambda: NOW)
     for width in range(MIN_WORKFLOW_ID_WIDTH + 2 + 18 + 9, 200):
-        layout = table._layout(width)
+        layout = layout_for(width)
         assert layout.workflow_id_width >= MIN_WORKFLOW_ID_WIDTH, width
         assert layout.width <= width
     # 80 columns with or without the table's scrollbar (78): the same columns, no flip-flop.
-    assert table._layout(80).tail == table._layout(78).tail == ("runId", "last change", "elapsed")
+    assert layout_for(80).tail == layout_for(78).tail == ("runId", "last change", "elapsed")
 
 
 async def test_upsert_replaces_in_place_and_elapsed_ticks() -> None:
@@ -248,7 +243,7 @@ async def test_tick_repaints_only_elapsed_cells_that_changed() -> None:
         assert len(refreshed) == 1 and len(refreshed[0]) == 1
         region = refreshed[0][0]
         assert region.height == 1 and region.width == ELAPSED_WIDTH
-        assert region.right == table._layout(table.scrollable_content_region.width).width
+        assert region.right == layout_for(table.scrollable_content_region.width).width
         await pilot.pause()
         assert "2m15s" in app.export_screenshot()
 
@@ -505,7 +500,7 @@ async def test_remove_and_replace_all_keep_cursor_near() -> None:
         table = app.query_one(JobTable)
         table.upsert(job(i) for i in range(10))
         table.move_cursor("job-005")
-        table.remove(["job-005", "nope"])
+        table.remove_rows(["job-005", "nope"])
         await pilot.pause()
         assert len(table) == 9 and table.row("job-005") is None
         assert table.cursor_key == "job-004"
@@ -612,7 +607,7 @@ async def test_incremental_order_matches_a_full_sort() -> None:
             table.upsert(changed)
             model.update((row.workflow_id, row) for row in changed)
             gone = [f"w{rng.randrange(2100):04d}" for _ in range(10)]
-            table.remove(gone)
+            table.remove_rows(gone)
             for wid in gone:
                 model.pop(wid, None)
             if step % 4 == 3:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from textual.color import Color
 
+from jobwatch.store.config import DEFAULT_THEME
 from jobwatch.tui.theming.status_style import STATUS_VARIABLES
 from jobwatch.tui.theming.themes import (
-    DEFAULT_THEME,
     SHIPPED_THEMES,
     load_theme_file,
     load_themes,

@@ -3,7 +3,6 @@ banner, honest elapsed times, the picker's keys, the theme remembered, warnings 
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections import defaultdict
@@ -15,9 +14,9 @@ from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, OptionList, Static
 
-from jobwatch.cli import commands as cli
 from jobwatch.errors import Unauthorized
 from jobwatch.models import Status
+from jobwatch.session import Flags, Session
 from jobwatch.store.config import Config, WorkspaceConfig, load_config, save_config
 from jobwatch.store.history import Transition
 from jobwatch.tui import app as app_module
@@ -289,9 +288,10 @@ async def test_demo_does_not_save_the_theme(tmp_path) -> None:
 def test_insecure_warning_goes_to_the_dashboard_not_stderr(monkeypatch, capsys, tmp_path) -> None:
     ws = WorkspaceConfig("lab", WS, ORG, base_url="http://10.0.0.7:8080", token_env="LAB_TOKEN")
     monkeypatch.setenv("LAB_TOKEN", "not-a-real-token")
-    args = argparse.Namespace(insecure=True, request_timeout=5.0)
+    config = Config(tmp_path / "config.toml", workspaces={"lab": ws})
+    session = Session(config, Flags(insecure=True, request_timeout=5.0))
     # The CLI commands keep printing it.
-    cli.make_client(ws, args)
+    session.target_for(ws).client()
     assert "warning" in capsys.readouterr().err
     seen: dict[str, object] = {}
 
@@ -301,13 +301,7 @@ def test_insecure_warning_goes_to_the_dashboard_not_stderr(monkeypatch, capsys, 
         return 0
 
     monkeypatch.setattr(JobwatchApp, "run", fake_run)
-    code = run_dashboard(
-        Config(tmp_path / "config.toml"),
-        workspace=None,
-        job_ids=None,
-        history=None,
-        client_factory=lambda w, warn: cli.make_client(w, args, warn=warn),
-    )
+    code = run_dashboard(session, workspace=None, job_ids=None, history=None)
     assert code == 0 and seen["client"] is not None
     assert capsys.readouterr().err == ""
     assert any("http" in message for message in seen["warned"])

@@ -1,4 +1,5 @@
-"""Config file loading, validation, saving, and the helpers behind `jobwatch workspaces`."""
+"""Config file loading, validation, saving, and the helpers behind `jobwatch workspaces` (and the
+dashboard's add-workspace form): building an entry from what a person typed."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from jobwatch.store.config import (
     Config,
     InvalidSetting,
     WorkspaceConfig,
+    WorkspaceInput,
+    WorkspaceInputError,
     load_config,
+    looks_like_secret,
     parse_job_ids,
     save_config,
     validate_base_url,
     validate_uuid,
+    workspace_from_input,
 )
 
 WS_ID = "123e4567-e89b-42d3-a456-426614174000"
@@ -271,8 +276,7 @@ def test_add_remove_default(tmp_path: Path):
     assert config.default is None
     config.add_workspace(WorkspaceConfig("dev", WS_ID, ORG_ID), make_default=True)
     assert config.default == "dev"
-    assert config.workspace().name == "dev"
-    assert config.workspace("prod").name == "prod"
+    assert set(config.workspaces) == {"prod", "dev"}
     with pytest.raises(UsageError, match="already exists"):
         config.add_workspace(WorkspaceConfig("prod", WS_ID, ORG_ID))
     with pytest.raises(InvalidSetting, match="not a UUID"):
@@ -283,8 +287,7 @@ def test_add_remove_default(tmp_path: Path):
         config.add_workspace(WorkspaceConfig("a b", WS_ID, ORG_ID))
     assert "x" not in config.workspaces
     config.remove_workspace("dev")
-    assert config.default is None
-    assert config.workspace().name == "prod"  # the only one left
+    assert config.default is None and list(config.workspaces) == ["prod"]
     with pytest.raises(UsageError, match="no workspace named"):
         config.remove_workspace("dev")
     with pytest.raises(UsageError, match="no workspace named"):
@@ -295,29 +298,107 @@ def test_add_remove_default(tmp_path: Path):
     assert load_config(config.path) == config
 
 
-def test_workspace_choice_needs_a_default_when_several(tmp_path: Path):
-    config = Config(tmp_path / "c.toml")
-    with pytest.raises(UsageError, match="no workspace configured"):
-        config.workspace()
-    config.add_workspace(WorkspaceConfig("a", WS_ID, ORG_ID))
-    config.add_workspace(WorkspaceConfig("b", WS_ID, ORG_ID))
-    with pytest.raises(UsageError, match="no default"):
-        config.workspace()
+def test_the_config_module_does_not_import_the_api():
+    """store sits below api in the layers: a config entry is turned into a connection by session."""
+    import ast
 
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("jobwatch.api.client") is None,
-    reason="jobwatch.api.client not written yet",
-)
-def test_credentials_and_connection():
-    from jobwatch.api.credentials import CredentialSpec
-    from jobwatch.api.transport import Connection
-
-    ws = WorkspaceConfig("p", WS_ID, ORG_ID, "http://127.0.0.1:9", token_command="echo t")
-    assert ws.credentials() == CredentialSpec(token_command="echo t")
-    assert ws.connection(insecure=True) == Connection(
-        base_url="http://127.0.0.1:9", workspace_id=WS_ID, organization_id=ORG_ID, insecure=True
+    source = Path(importlib.util.find_spec("jobwatch.store.config").origin).read_text()
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not any(name.startswith("jobwatch.api") for name in imported)
+    assert not hasattr(WorkspaceConfig, "connection") and not hasattr(
+        WorkspaceConfig, "credentials"
     )
+
+
+# -- a new entry from what a person typed ------------------------------------------------
+
+
+def test_workspace_from_input_normalizes():
+    ws = workspace_from_input(
+        WorkspaceInput(
+            " prod ",
+            WS_ID.upper(),
+            f" {ORG_ID} ",
+            "https://EU.api.sharely.ai/",
+            "api_key_env",
+            " PROD_KEY ",
+            interval=5,
+            theme="jobwatch-light",
+        )
+    )
+    assert ws == WorkspaceConfig(
+        "prod",
+        WS_ID,
+        ORG_ID,
+        "https://eu.api.sharely.ai",
+        api_key_env="PROD_KEY",
+        interval=5.0,
+        theme="jobwatch-light",
+    )
+
+
+def test_workspace_from_input_blank_means_the_defaults():
+    ws = workspace_from_input(WorkspaceInput("p", WS_ID, ORG_ID))
+    assert ws.base_url == DEFAULT_BASE_URL
+    assert (ws.token_env, ws.api_key_env, ws.token_command) == (None, None, None)
+    cmd = workspace_from_input(
+        WorkspaceInput("p", WS_ID, ORG_ID, credential_kind="token_command", credential="op read x")
+    )
+    assert cmd.token_command == "op read x" and cmd.token_env is None
+
+
+def test_workspace_from_input_names_every_problem_at_once():
+    with pytest.raises(WorkspaceInputError) as caught:
+        workspace_from_input(
+            WorkspaceInput("a b", "nope", "", "ftp://x", "token_env", "NOT A NAME", interval=0),
+        )
+    problems = caught.value.problems
+    assert list(problems) == [
+        "name",
+        "workspace_id",
+        "organization_id",
+        "base_url",
+        "credential",
+        "interval",
+    ]
+    assert "letters, digits" in problems["name"]
+    assert "not a UUID" in problems["workspace_id"]
+    assert "https://" in problems["base_url"]
+    assert "env var name" in problems["credential"]
+    assert "between" in problems["interval"]
+    # the CLI names the fields the way they were typed
+    labelled = caught.value.labelled({"workspace_id": "--workspace-id"})
+    assert "--workspace-id: 'nope' is not a UUID" in labelled.describe()
+    assert isinstance(labelled, UsageError)
+
+
+def test_workspace_from_input_refuses_a_taken_name():
+    with pytest.raises(WorkspaceInputError) as caught:
+        workspace_from_input(WorkspaceInput("prod", WS_ID, ORG_ID), taken={"prod"})
+    assert list(caught.value.problems) == ["name"]
+    assert "already exists" in caught.value.problems["name"]
+
+
+@pytest.mark.parametrize(
+    "kind, secret",
+    [
+        ("token_env", "sk-sharely-0123456789abcdef"),
+        ("api_key_env", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig"),
+        ("token_command", "echo sk-sharely-0123456789abcdef"),
+    ],
+)
+def test_workspace_from_input_refuses_a_pasted_secret_without_echoing_it(kind, secret):
+    assert looks_like_secret(secret)
+    with pytest.raises(WorkspaceInputError) as caught:
+        workspace_from_input(
+            WorkspaceInput("p", WS_ID, ORG_ID, credential_kind=kind, credential=secret)
+        )
+    assert "looks like a secret" in caught.value.problems["credential"]
+    assert secret not in caught.value.describe()
 
 
 # -- validators --------------------------------------------------------------------------

@@ -5,12 +5,14 @@ or any other letter starts the filter (so a filter that starts with "a" needs `/
 the filter clears it and goes back to the list; escape in the list closes the picker.
 
 Neither screen ever asks for or shows a secret: a workspace's credentials are named by the
-environment variable or the command that provides them.
+environment variable or the command that provides them (`jobwatch.session.credential_source`).
+The form checks nothing itself: `jobwatch.store.config.workspace_from_input` (which
+`jobwatch workspaces add` calls too) judges what was typed, and each problem is shown under its field.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 
 from rich.text import Text
 from textual import events, on
@@ -21,23 +23,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from jobwatch.api.client import DEFAULT_BASE_URL
 from jobwatch.errors import JobwatchError
+from jobwatch.session import credential_source
 from jobwatch.store.config import (
+    CREDENTIAL_KINDS,
+    DEFAULT_BASE_URL,
     Config,
+    CredentialKind,
     WorkspaceConfig,
+    WorkspaceInput,
+    WorkspaceInputError,
+    looks_like_secret,
     save_config,
-    validate_base_url,
-    validate_uuid,
+    workspace_from_input,
 )
 
 EMPTY_MESSAGE = "No workspace configured — press a to add one"
 NO_MATCH_MESSAGE = "No workspace matches the filter"
 
-TOKEN_ENV = "token_env"
-API_KEY_ENV = "api_key_env"
-TOKEN_COMMAND = "token_command"
-CREDENTIAL_SOURCES: tuple[tuple[str, str], ...] = (
+TOKEN_ENV: CredentialKind = "token_env"
+API_KEY_ENV: CredentialKind = "api_key_env"
+TOKEN_COMMAND: CredentialKind = "token_command"
+CREDENTIAL_SOURCES: tuple[tuple[str, CredentialKind], ...] = (
     ("Access token from an env var", TOKEN_ENV),
     ("API key from an env var", API_KEY_ENV),
     ("Access token from a command", TOKEN_COMMAND),
@@ -47,21 +54,16 @@ CREDENTIAL_HINTS = {
     API_KEY_ENV: "NAME of the env var holding the API key (not the key)",
     TOKEN_COMMAND: "command that prints a token (not the token)",
 }
-WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# What a pasted secret looks like: an API key or a JWT.
-SECRET_SHAPES = re.compile(r"(sk-sharely-|eyJ[A-Za-z0-9_-]{8,}\.)")
+#: the form's fields, by the WorkspaceInput field each one fills
+FORM_FIELDS = {
+    "name": "name",
+    "workspace_id": "workspace-id",
+    "organization_id": "organization-id",
+    "base_url": "base-url",
+    "credential": "credential",
+}
 
-
-def credential_source(ws: WorkspaceConfig) -> str:
-    """Where a workspace's credential comes from, by name only (a command may embed a secret: never shown)."""
-    if ws.token_command:
-        return "token from a command"
-    if ws.token_env:
-        return f"token from ${ws.token_env}"
-    if ws.api_key_env:
-        return f"API key from ${ws.api_key_env}"
-    return "$SHARELY_ACCESS_TOKEN or $SHARELY_API_KEY"
+__all__ = ["AddWorkspaceScreen", "WorkspacePicker", "credential_source", "workspace_matches"]
 
 
 def workspace_matches(name: str, ws: WorkspaceConfig, query: str) -> bool:
@@ -130,11 +132,24 @@ class WorkspacePicker(DialogScreen):
         Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
-    def __init__(self, config: Config, current: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        current: str | None = None,
+        *,
+        extra: Mapping[str, WorkspaceConfig] | None = None,
+    ) -> None:
+        """`extra` lists workspaces that are not in the config (the command line's) besides its own."""
         super().__init__()
         self.config = config
         self.current = current
+        self.extra = dict(extra or {})
         self._shown: list[str] = []
+
+    @property
+    def workspaces(self) -> dict[str, WorkspaceConfig]:
+        """Every workspace the picker offers: the config's (added ones included) and `extra`."""
+        return {**self.config.workspaces, **self.extra}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog") as box:
@@ -161,14 +176,14 @@ class WorkspacePicker(DialogScreen):
     def _focus_list(self) -> None:
         if self._shown:
             self.query_one("#picker-list", OptionList).focus()
-        elif self.config.workspaces:
+        elif self.workspaces:
             self.query_one("#picker-filter", Input).focus()
         else:
             self.query_one("#picker-add", Button).focus()
 
     def on_key(self, event: events.Key) -> None:
         """A letter typed while the list has focus starts the filter with it (`a` adds instead)."""
-        if not isinstance(self.focused, OptionList) or not self.config.workspaces:
+        if not isinstance(self.focused, OptionList) or not self.workspaces:
             return
         char = event.character
         if event.is_printable and char and not char.isspace() and char not in ("a", "/"):
@@ -184,7 +199,7 @@ class WorkspacePicker(DialogScreen):
         query = self.query_one("#picker-filter", Input).value
         names = [
             name
-            for name, ws in sorted(self.config.workspaces.items())
+            for name, ws in sorted(self.workspaces.items())
             if workspace_matches(name, ws, query)
         ]
         self._shown = names
@@ -192,19 +207,19 @@ class WorkspacePicker(DialogScreen):
         if names:
             option_list.highlighted = names.index(keep) if keep in names else 0
         empty = self.query_one("#picker-empty", Static)
-        if not self.config.workspaces:
+        if not self.workspaces:
             empty.update(EMPTY_MESSAGE)
         elif not names:
             empty.update(NO_MATCH_MESSAGE)
         empty.display = not names
         option_list.display = bool(names)
         filter_input = self.query_one("#picker-filter", Input)
-        filter_input.display = bool(self.config.workspaces)
-        if not self.config.workspaces:
+        filter_input.display = bool(self.workspaces)
+        if not self.workspaces:
             self.query_one("#picker-add", Button).focus()
 
     def _prompt(self, name: str) -> Text:
-        ws = self.config.workspaces[name]
+        ws = self.workspaces[name]
         text = Text()
         text.append(name, style="bold")
         if name == self.current:
@@ -257,7 +272,7 @@ class WorkspacePicker(DialogScreen):
 
     def action_cancel(self) -> None:
         filter_input = self.query_one("#picker-filter", Input)
-        if self.focused is filter_input and self.config.workspaces:
+        if self.focused is filter_input and self.workspaces:
             filter_input.value = ""
             self.refresh_list()
             self._focus_list()
@@ -265,7 +280,7 @@ class WorkspacePicker(DialogScreen):
         self.dismiss(None)
 
     def action_filter(self) -> None:
-        if self.config.workspaces:
+        if self.workspaces:
             self.query_one("#picker-filter", Input).focus()
 
     def action_add(self) -> None:
@@ -377,7 +392,7 @@ class AddWorkspaceScreen(DialogScreen):
 
     @on(Select.Changed, "#add-source")
     def _source_changed(self, event: Select.Changed) -> None:
-        source = event.value if isinstance(event.value, str) else TOKEN_ENV
+        source = _kind(event.value)
         self.query_one("#add-credential-note", Static).update(CREDENTIAL_HINTS[source])
         placeholder = (
             "e.g. my-sso-tool token --workspace acme"
@@ -413,63 +428,34 @@ class AddWorkspaceScreen(DialogScreen):
         error.update(message or "")
         error.set_class(bool(message), "-shown")
 
-    def _check(self) -> tuple[dict[str, str], WorkspaceConfig | None]:
-        errors: dict[str, str] = {}
-        name = self._value("name")
-        if not name:
-            errors["name"] = "a name is required"
-        elif not WORKSPACE_NAME.fullmatch(name):
-            errors["name"] = "use only letters, digits, '_', '.' and '-'"
-        elif name in self.config.workspaces:
-            errors["name"] = f"a workspace named {name!r} already exists"
-        ids: dict[str, str] = {}
-        for field, key in (
-            ("workspace-id", "workspace ID"),
-            ("organization-id", "organization ID"),
-        ):
-            try:
-                ids[field] = validate_uuid(self._value(field), key)
-            except (JobwatchError, ValueError) as exc:
-                errors[field] = _reason(exc)
-        base_url = ""
-        try:
-            base_url = validate_base_url(self._value("base-url") or DEFAULT_BASE_URL)
-        except (JobwatchError, ValueError) as exc:
-            errors["base-url"] = _reason(exc)
-        source = self.query_one("#add-source", Select).value
-        credential = self._value("credential")
-        if credential and SECRET_SHAPES.search(credential):
-            # Never echo it back: it looks like a real secret.
-            self.query_one("#add-credential", Input).value = ""
-            errors["credential"] = (
-                "that looks like a secret: enter the NAME of the env var (or a command) instead"
-            )
-        elif (
-            credential and source in (TOKEN_ENV, API_KEY_ENV) and not ENV_NAME.fullmatch(credential)
-        ):
-            errors["credential"] = (
-                "an env var name has only letters, digits and _ (e.g. ACME_TOKEN)"
-            )
-        if errors:
-            return errors, None
-        ws = WorkspaceConfig(
-            name=name,
-            workspace_id=ids["workspace-id"],
-            organization_id=ids["organization-id"],
-            base_url=base_url,
-            token_env=credential if credential and source == TOKEN_ENV else None,
-            api_key_env=credential if credential and source == API_KEY_ENV else None,
-            token_command=credential if credential and source == TOKEN_COMMAND else None,
+    def _entry(self) -> WorkspaceInput:
+        """What was typed, as the entry `workspace_from_input` judges."""
+        kind = _kind(self.query_one("#add-source", Select).value)
+        return WorkspaceInput(
+            name=self._value("name"),
+            workspace_id=self._value("workspace-id"),
+            organization_id=self._value("organization-id"),
+            base_url=self._value("base-url"),
+            credential_kind=kind,
+            credential=self._value("credential"),
         )
-        return errors, ws
 
     def action_save(self) -> None:
-        errors, ws = self._check()
-        for field in ("name", "workspace-id", "organization-id", "base-url", "credential"):
-            self._set_error(field, errors.get(field))
+        entry = self._entry()
+        problems: dict[str, str] = {}
+        ws: WorkspaceConfig | None = None
+        try:
+            ws = workspace_from_input(entry, taken=self.config.workspaces)
+        except WorkspaceInputError as error:
+            problems = error.problems
+        if looks_like_secret(entry.credential):
+            # Never leave it on screen: it looks like a real secret.
+            self.query_one("#add-credential", Input).value = ""
+        for key, field in FORM_FIELDS.items():
+            self._set_error(field, problems.get(key))
         self._set_error("save", None)
         if ws is None:
-            first = next(iter(errors))
+            first = next((FORM_FIELDS[k] for k in problems if k in FORM_FIELDS), "name")
             self.query_one(f"#add-{first}", Input).focus()
             return
         make_default = self.query_one("#add-default", Checkbox).value
@@ -487,6 +473,11 @@ class AddWorkspaceScreen(DialogScreen):
             self._set_error("save", f"not saved: {_reason(exc)}")
             return
         self.dismiss(ws.name)
+
+
+def _kind(value: object) -> CredentialKind:
+    """The credential source a Select value names (token_env when it names none)."""
+    return next((kind for kind in CREDENTIAL_KINDS if kind == value), TOKEN_ENV)
 
 
 def _reason(exc: Exception) -> str:

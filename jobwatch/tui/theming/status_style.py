@@ -64,7 +64,7 @@ _ATTRIBUTES = frozenset({"bold", "dim", "italic", "underline", "reverse", "strik
 def _text_style(words: str | None) -> Style:
     if not words:
         return Style()
-    return Style(**{word: True for word in words.lower().split() if word in _ATTRIBUTES})
+    return Style.parse(" ".join(word for word in words.lower().split() if word in _ATTRIBUTES))
 
 
 def status_styles(app: App) -> dict[int | str, Style]:

@@ -25,7 +25,6 @@ import jobwatch
 from jobwatch.errors import ConfigError
 from jobwatch.tui.theming.status_style import STATUS_VARIABLES
 
-DEFAULT_THEME = "jobwatch-dark"
 SHIPPED_THEMES = ("jobwatch-dark", "jobwatch-light", "jobwatch-high-contrast")
 STATUS_COLOR_VARIABLES: tuple[str, ...] = tuple(dict.fromkeys(STATUS_VARIABLES.values()))
 STATUS_STYLE_VARIABLES: tuple[str, ...] = tuple(f"{name}-style" for name in STATUS_COLOR_VARIABLES)

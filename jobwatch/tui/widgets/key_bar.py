@@ -120,7 +120,7 @@ class KeyBar(Widget, can_focus=False):
             spans.append((start, start + cells, item))
             if text.cell_len < room:
                 text.append(" ")
-        if right and right.cell_len < width:
+        if self.palette is not None and right.cell_len < width:
             text.append(" " * (width - text.cell_len - right.cell_len))
             spans.append((text.cell_len + 1, width, self.palette))
             text.append_text(right)

@@ -1,0 +1,345 @@
+"""What the dashboard knows about a workspace's jobs, apart from any widget (no Textual here).
+
+- `JobRow`: one job as the table shows it, timed from what was seen of it (`rows_for`).
+- `Health`: the connection's health as the header shows it, and how a tick's events change it.
+- `StatusCounts`: how many rows have each status, kept up to date row by row; the title from it.
+- `WorkspaceHistory`: one workspace's part of the history store, read the way the screen needs it.
+- `finished_notices`: which transitions of a tick deserve a notification, and whether the bell.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from jobwatch.errors import JobwatchError
+from jobwatch.events import (
+    Event,
+    JobAppeared,
+    JobNotFound,
+    PollCompleted,
+    PollerStopped,
+    PollFailed,
+    RunIdChanged,
+    StatusChanged,
+)
+from jobwatch.formatting import status_symbol
+from jobwatch.models import NOT_FOUND, Job, Status
+from jobwatch.statuses import ACTIVE_CODES, FAILURE_CODES
+from jobwatch.store.history import HistoryStore, JobRecord, Transition
+
+
+@dataclass(slots=True)
+class JobRow:
+    """One line of the table. Treat as immutable once given to the table: upsert a new one to change it."""
+
+    workflow_id: str
+    status: Status
+    run_id: str
+    first_seen: float
+    last_change: float
+
+
+# ---------------------------------------------------------------- health
+
+
+@dataclass(frozen=True)
+class Health:
+    """The connection's health as the header shows it."""
+
+    state: str  # "connecting" | "ok" | "retrying" | "paused" | "stopped"
+    last_success: float | None = None
+    error: JobwatchError | None = None
+    retry_at: float | None = None
+    attempt: int = 0
+
+
+def health_after(health: Health, events: Iterable[Event], last_success: float | None) -> Health:
+    """The health once a tick's events happened (`last_success`: the poller's last good poll)."""
+    for event in events:
+        if isinstance(event, PollCompleted):
+            health = Health("ok", last_success=event.at)
+        elif isinstance(event, PollFailed):
+            health = Health(
+                "retrying",
+                last_success=last_success,
+                error=event.error,
+                retry_at=event.retry_at,
+                attempt=event.attempt,
+            )
+        elif isinstance(event, PollerStopped):
+            health = Health("stopped", last_success=last_success, error=event.error)
+    return health
+
+
+# ---------------------------------------------------------------- counts
+
+
+class StatusCounts:
+    """How many rows have each status code, kept in step with every change of a row.
+
+    Each poll changes a few rows of many: counting them again cost a pass over every row.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+        self.counts: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def ids(self) -> list[str]:
+        """The workflowIds counted, in the order they were first counted."""
+        return list(self._codes)
+
+    def reset(self, rows: Iterable[JobRow]) -> None:
+        """Count exactly these rows."""
+        self._codes = {row.workflow_id: row.status.code for row in rows}
+        self.counts = Counter(self._codes.values())
+
+    def update(self, rows: Iterable[JobRow]) -> None:
+        """Count these rows with their (new) status, each once."""
+        codes, counts = self._codes, self.counts
+        for row in rows:
+            wid, code = row.workflow_id, row.status.code
+            old = codes.get(wid)
+            if old == code:
+                continue
+            codes[wid] = code
+            counts[code] += 1
+            if old is not None:
+                self._uncount(old)
+
+    def discard(self, ids: Iterable[str]) -> None:
+        """Stop counting these workflowIds (unknown ones are ignored)."""
+        for wid in ids:
+            code = self._codes.pop(wid, None)
+            if code is not None:
+                self._uncount(code)
+
+    def _uncount(self, code: int) -> None:
+        counts = self.counts
+        counts[code] -= 1
+        if counts[code] <= 0:
+            del counts[code]
+
+    @property
+    def running(self) -> int:
+        return sum(self.counts[code] for code in ACTIVE_CODES)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.counts[code] for code in FAILURE_CODES)
+
+    def title(self) -> str:
+        """The window title: "jobwatch — N running, M failed"."""
+        return f"jobwatch — {self.running} running, {self.failed} failed"
+
+
+# ---------------------------------------------------------------- history
+
+
+#: Up to this many jobs the screen has not seen yet are looked up one by one; more, and the whole
+#: workspace is read once. (Measured at 100k stored jobs: 0.02 ms per lookup, 270 ms to read all.)
+BULK_LOOKUP = 32
+
+
+class WorkspaceHistory:
+    """One workspace's part of the history store as the dashboard reads it.
+
+    Without a store (history disabled) every read is empty. A store error on a read that only
+    adds detail (lookups, tracked IDs, a job's transitions) reads as empty too; `records` and
+    `save_tracked` raise it, because the screen tells the user about those.
+    """
+
+    def __init__(self, store: HistoryStore | None, workspace_id: str) -> None:
+        self.store = store
+        self.workspace_id = workspace_id
+
+    def records(self) -> list[JobRecord]:
+        """Every job stored for the workspace, in the order first seen (raises JobwatchError)."""
+        if self.store is None:
+            return []
+        return self.store.jobs(self.workspace_id)
+
+    def lookup(self, wanted: Sequence[str]) -> dict[str, JobRecord]:
+        """The stored records of these jobs, by workflowId (the unknown ones left out)."""
+        store = self.store
+        if store is None:
+            return {}
+        ws = self.workspace_id
+        try:
+            if len(wanted) > BULK_LOOKUP:
+                keep = set(wanted)
+                return {r.workflow_id: r for r in store.jobs(ws) if r.workflow_id in keep}
+            found = {}
+            for wid in wanted:
+                record = store.job(ws, wid)
+                if record is not None:
+                    found[wid] = record
+            return found
+        except JobwatchError:
+            return {}
+
+    def tracked(self) -> list[str]:
+        if self.store is None:
+            return []
+        try:
+            return list(self.store.tracked(self.workspace_id))
+        except JobwatchError:
+            return []
+
+    def save_tracked(self, ids: Sequence[str]) -> None:
+        """Store the tracked IDs (raises JobwatchError)."""
+        if self.store is not None:
+            self.store.set_tracked(self.workspace_id, ids)
+
+    def detail(self, workflow_id: str) -> tuple[list[Transition], list[str]]:
+        """The job's transitions and its chain of runIds, for the detail pane."""
+        if self.store is None:
+            return [], []
+        try:
+            transitions = self.store.transitions(self.workspace_id, workflow_id)
+            return transitions, self.store.run_chain(self.workspace_id, workflow_id)
+        except JobwatchError:
+            return [], []
+
+    def run_chain(self, workflow_id: str) -> list[str]:
+        if self.store is None:
+            return []
+        try:
+            return self.store.run_chain(self.workspace_id, workflow_id)
+        except JobwatchError:
+            return []
+
+
+# ---------------------------------------------------------------- timing
+
+
+def row_of(record: JobRecord) -> JobRow:
+    return JobRow(
+        record.workflow_id, record.status, record.run_id, record.first_seen, record.last_change
+    )
+
+
+class Timed(Protocol):
+    """What times a job: a JobRow on screen or a JobRecord from the history."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def first_seen(self) -> float: ...
+    @property
+    def last_change(self) -> float: ...
+
+
+class ShownRows(Protocol):
+    """The rows on screen (the job table)."""
+
+    def row(self, workflow_id: str) -> JobRow | None: ...
+    def __len__(self) -> int: ...
+
+
+def rows_for(
+    events: Sequence[Event],
+    *,
+    jobs: Mapping[str, Job],
+    shown: ShownRows,
+    initial: Mapping[str, JobRecord],
+    history: WorkspaceHistory,
+) -> list[JobRow]:
+    """Table rows for the jobs these events touched, timed from what was seen of them before.
+
+    `jobs`: the poller's jobs (a job not found keeps its last status); `initial`: the records the
+    session opened with. What the screen already knows (its row, else the initial record) times
+    a job: no history query per tick, which at 100k jobs cost ~0.4 s. Only jobs it has never
+    seen are looked up, and not at all while it knows nothing (the first answer).
+    """
+    touched: dict[str, tuple[Job, float]] = {}
+    for event in events:
+        if isinstance(event, JobAppeared | StatusChanged | RunIdChanged):
+            touched[event.job.workflow_id] = (event.job, event.at)
+        elif isinstance(event, JobNotFound):
+            job = jobs.get(event.workflow_id) or Job(event.workflow_id, NOT_FOUND, "")
+            touched[event.workflow_id] = (job, event.at)
+    if not touched:
+        return []
+    known_row = shown.row
+    known: dict[str, Timed] = {}
+    missing: list[str] = []
+    for wid in touched:
+        found: Timed | None = known_row(wid) or initial.get(wid)
+        if found is None:
+            missing.append(wid)
+        else:
+            known[wid] = found
+    if missing and (initial or len(shown)):
+        known.update(history.lookup(missing))
+    rows = []
+    for wid, (job, at) in touched.items():
+        record = known.get(wid)
+        first, last = at, at
+        if record is not None:
+            first = min(first, record.first_seen)
+            same = record.status.code == job.status.code and record.run_id == job.run_id
+            last = record.last_change if same else at
+        rows.append(JobRow(wid, job.status, job.run_id, first, last))
+    return rows
+
+
+# ---------------------------------------------------------------- notifications
+
+
+Severity = Literal["information", "warning", "error"]
+
+#: more terminal transitions than this in one tick become one summary notification
+MAX_NOTIFICATIONS = 3
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification to show (the arguments of Textual's `notify`)."""
+
+    message: str
+    title: str = ""
+    severity: Severity = "information"
+    timeout: float | None = None
+    markup: bool = True
+
+
+def finished_notices(
+    events: Sequence[Event], initial: Mapping[str, JobRecord]
+) -> tuple[list[Notice], bool]:
+    """Notifications for the terminal states reached in a tick while watching, and whether a job
+    failed (the bell).
+
+    A job first seen already finished is no news, unless the history knew it still running.
+    """
+    reached: list[Job] = []
+    for event in events:
+        if isinstance(event, StatusChanged) and event.job.status.is_terminal:
+            reached.append(event.job)
+        elif isinstance(event, JobAppeared) and event.job.status.is_terminal:
+            before = initial.get(event.job.workflow_id)
+            if before is not None and not before.status.is_terminal:
+                reached.append(event.job)
+        elif isinstance(event, JobNotFound):
+            reached.append(Job(event.workflow_id, NOT_FOUND, ""))
+    failed = [job for job in reached if job.status.is_failure]
+    if len(reached) > MAX_NOTIFICATIONS:
+        summary = f"{len(reached)} jobs finished, {len(failed)} of them did not complete."
+        return [Notice(summary, severity="error" if failed else "information")], bool(failed)
+    notices = []
+    for job in reached:
+        title = f"{status_symbol(job.status)} {job.status.label}"
+        if job.status.is_failure:
+            # Failures carry the runId a support ticket needs; other endings stay small and brief.
+            message = f"{job.workflow_id}\nrunId {job.run_id or 'unknown'}"
+            notices.append(Notice(message, title, "error", timeout=8, markup=False))
+        else:
+            notices.append(Notice(job.workflow_id, title, "information", timeout=3, markup=False))
+    return notices, bool(failed)

@@ -1,0 +1,370 @@
+"""A workspace session of the dashboard and the loop of its poll worker.
+
+`Session` is one workspace being watched: its tracked IDs, interval, poller and worker, and what
+the screen learnt of it (name, health, the records it opened with, the last errorId).
+`poll_workspace` is the worker's loop: it drives the core's Poller and posts what each tick
+brought (jobwatch.tui.messages) to the screen, which changes the widgets. `Sessions` runs it as
+one Textual worker per session and cancels it (its client is closed in a `finally`) before the
+next session's worker starts, so no request for the old workspace leaves after a switch.
+
+Two measured tricks live here: a tick's history write waits until its rows are on screen (the
+"shown" handshake, `SHOWN_TIMEOUT`), and `FreezePolicy` freezes the cycle collector's view of
+the rows once they are loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from jobwatch.errors import ApiError, JobwatchError
+from jobwatch.events import (
+    Event,
+    HistoryFailed,
+    PollCompleted,
+    PollerStopped,
+    PollFailed,
+    Recovered,
+)
+from jobwatch.poller import JobSource, Poller
+from jobwatch.session import resolve_interval
+from jobwatch.store.config import WorkspaceConfig
+from jobwatch.store.history import HistoryStore, JobRecord
+from jobwatch.tui.messages import JobsChanged, PollStatus, SessionMessage, WorkspaceNamed
+from jobwatch.tui.model import (
+    Health,
+    JobRow,
+    Notice,
+    ShownRows,
+    WorkspaceHistory,
+    finished_notices,
+    health_after,
+    row_of,
+)
+from jobwatch.tui.model import rows_for as timed_rows
+from jobwatch.tui.support import SupportFacts
+
+#: The longest a tick's history write waits for its rows to be shown (e.g. while another screen
+#: is on top, nothing is painted). Writing a tick of 1000 changed jobs among 100k takes 20-50 ms
+#: in its thread (~130 ms with a WAL checkpoint); started before the repaint, its Python part
+#: competed with the repaint for the GIL.
+SHOWN_TIMEOUT = 1.0
+#: After the first rows and after a tick this large, the cycle collector stops re-scanning what is
+#: in memory (gc.freeze): its full collections paused keys and polls by 30-100 ms at 100k jobs.
+FREEZE_AFTER = 10_000
+
+
+class WorkspaceClient(JobSource, Protocol):
+    """What the worker needs of a client (jobwatch.api.client.SharelyClient is one)."""
+
+    async def get_workspace(self) -> dict: ...
+    async def aclose(self) -> None: ...
+
+
+#: makes the client of a workspace (the session's SharelyClient, or a test's stand-in)
+ClientFactory = Callable[[WorkspaceConfig], WorkspaceClient]
+
+
+@dataclass(frozen=True)
+class TickNews:
+    """What the user hears of a tick (`Session.absorb`)."""
+
+    notices: list[Notice]
+    #: a job failed: ring the bell
+    failed: bool
+    #: the tick ended with a successful poll (its changes are stored)
+    completed: bool
+
+
+@dataclass
+class Session:
+    """One workspace being watched: its worker, poller and what the screen knows about it."""
+
+    generation: int
+    workspace: WorkspaceConfig
+    tracked: list[str] | None
+    interval: float
+    name: str
+    history: WorkspaceHistory
+    poller: Poller | None = None
+    worker: Worker | None = None
+    health: Health = field(default_factory=lambda: Health("connecting"))
+    #: what the history knew when the session opened (times jobs the screen has not shown yet)
+    initial: dict[str, JobRecord] = field(default_factory=dict)
+    last_error_id: str | None = None
+    history_warned: bool = False
+    #: the detail pane's job changed in this tick: re-read its history once the tick is stored
+    detail_stale: bool = False
+    #: set once the screen has shown the rows of the latest tick (the worker then lets it be stored)
+    shown: asyncio.Event | None = None
+
+    @classmethod
+    def open(
+        cls,
+        generation: int,
+        workspace: WorkspaceConfig,
+        job_ids: Sequence[str] | None,
+        *,
+        store: HistoryStore | None,
+        interval: float | None = None,
+    ) -> Session:
+        """A session watching `job_ids` (from the command line), else the IDs stored as tracked
+        for the workspace, else every job of the workspace."""
+        history = WorkspaceHistory(store, workspace.workspace_id)
+        tracked = list(dict.fromkeys(job_ids)) if job_ids else history.tracked() or None
+        every = resolve_interval(interval, workspace)
+        return cls(generation, workspace, tracked, every, workspace.name, history)
+
+    def remember(self, records: Sequence[JobRecord]) -> list[JobRow]:
+        """Keep the stored records of the watched jobs as `initial`; their rows, to show at once."""
+        if self.tracked is not None:
+            wanted = set(self.tracked)
+            records = [r for r in records if r.workflow_id in wanted]
+        self.initial = {r.workflow_id: r for r in records}
+        return [row_of(r) for r in records]
+
+    @property
+    def polling(self) -> bool:
+        """The worker runs and its poller has not given up."""
+        alive = self.worker is not None and self.worker.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        )
+        return alive and self.poller is not None and not self.poller.stopped
+
+    def set_health(self, health: Health) -> bool:
+        """Take the health a PollStatus brought; True if polling stopped just now."""
+        was_stopped = self.health.state == "stopped"
+        self.health = health
+        error = health.error
+        if health.state in ("retrying", "stopped") and isinstance(error, ApiError):
+            self.last_error_id = error.error_id or self.last_error_id
+        return health.state == "stopped" and not was_stopped
+
+    def worker_failed(self, error: BaseException | None) -> Health:
+        """The worker died of an unexpected error: polling stopped, and the health says why."""
+        described = JobwatchError(
+            f"internal error in the poll worker: {type(error).__name__}: {error}"
+        )
+        self.health = Health("stopped", last_success=self.health.last_success, error=described)
+        return self.health
+
+    def overdue(self, now: float) -> bool | None:
+        """Whether no answer came for three intervals (and polling is not paused); None unless
+        the connection is fine (then its health says whether the rows are stale)."""
+        health = self.health
+        if health.state != "ok" or health.last_success is None:
+            return None
+        paused = self.poller is not None and self.poller.paused
+        return now - health.last_success > 3 * self.interval and not paused
+
+    def absorb(self, events: Sequence[Event]) -> TickNews:
+        """What a tick's events tell the user; remembers the last errorId and a history failure."""
+        notices, failed = finished_notices(events, self.initial)
+        completed = False
+        for event in events:
+            if isinstance(event, PollCompleted):
+                completed = True
+            elif isinstance(event, HistoryFailed) and not self.history_warned:
+                self.history_warned = True
+                notices.append(
+                    Notice(event.error.describe(), "History not saved", "warning", markup=False)
+                )
+            elif isinstance(event, PollFailed | PollerStopped) and isinstance(
+                event.error, ApiError
+            ):
+                self.last_error_id = event.error.error_id or self.last_error_id
+            elif isinstance(event, Recovered):
+                notices.append(Notice(f"Connection recovered after {event.failures} failed polls."))
+        return TickNews(notices, failed, completed)
+
+    def support_facts(self, row: JobRow) -> SupportFacts:
+        """What a support ticket about `row` needs."""
+        return SupportFacts(
+            organization_id=self.workspace.organization_id,
+            workspace_id=self.workspace.workspace_id,
+            workspace_name=self.name,
+            workflow_id=row.workflow_id,
+            run_id=row.run_id,
+            status=row.status,
+            run_chain=self.history.run_chain(row.workflow_id),
+            first_seen=row.first_seen,
+            last_change=row.last_change,
+            last_error_id=self.last_error_id,
+        )
+
+    def track(self, ids: Sequence[str]) -> bool:
+        """Watch these IDs too; True if every job of the workspace was watched until now."""
+        was_all = self.tracked is None
+        self.tracked = list(dict.fromkeys([*(self.tracked or []), *ids]))
+        if self.poller is not None:
+            self.poller.track(ids)
+        return was_all
+
+    def untrack(self, ids: Sequence[str]) -> None:
+        """Stop watching these IDs; with none left, every job of the workspace is watched."""
+        drop = set(ids)
+        self.tracked = [i for i in self.tracked or [] if i not in drop] or None
+        if self.poller is not None:
+            self.poller.untrack(ids)
+
+
+class Sessions:
+    """The screen's workspace sessions, one at a time, each with its poll worker.
+
+    Each session gets the next generation, and every message its worker posts carries it: a
+    message of an older session's worker is recognised (`current`) and dropped. Opening a
+    session first cancels the previous worker and waits for it to end.
+    """
+
+    def __init__(
+        self,
+        node: DOMNode,
+        *,
+        store: HistoryStore | None,
+        client_factory: ClientFactory,
+        clock: Callable[[], float],
+        interval: float | None,
+    ) -> None:
+        self._node = node
+        self._store = store
+        self._client_factory = client_factory
+        self._clock = clock
+        self._interval = interval
+        self._generation = 0
+        self.session: Session | None = None
+
+    async def open(self, workspace: WorkspaceConfig, job_ids: Sequence[str] | None) -> Session:
+        """Stop the current session's worker (waiting for it), then open a session on `workspace`."""
+        await self.stop()
+        self._generation += 1
+        self.session = Session.open(
+            self._generation, workspace, job_ids, store=self._store, interval=self._interval
+        )
+        return self.session
+
+    async def stop(self) -> None:
+        """Cancel the current session's worker and wait until it ended (its client closed)."""
+        session = self.session
+        if session is None or session.worker is None:
+            return
+        worker = session.worker
+        session.worker = None
+        worker.cancel()
+        with contextlib.suppress(Exception):
+            await worker.wait()
+
+    def start(self, session: Session, shown: ShownRows) -> None:
+        """Start (or start again) the poll worker of `session`, posting to the screen."""
+        session.health = Health("connecting", last_success=session.health.last_success)
+        loop = partial(
+            poll_workspace,
+            session,
+            client_factory=self._client_factory,
+            store=self._store,
+            clock=self._clock,
+            post=self._node.post_message,
+            shown=shown,
+        )
+        session.worker = self._node.run_worker(
+            loop, name="poll", group="poll", exclusive=True, exit_on_error=False
+        )
+
+    def current(self, message: SessionMessage) -> Session | None:
+        """The session, if `message` came from its worker."""
+        session = self.session
+        if session is None or message.generation != session.generation:
+            return None
+        return session
+
+
+class FreezePolicy:
+    """When to freeze the cycle collector's view of memory (see FREEZE_AFTER)."""
+
+    def __init__(self) -> None:
+        self._frozen = False
+
+    def rows_shown(self, count: int) -> None:
+        """`count` rows were just put in the table."""
+        if not self._frozen or count >= FREEZE_AFTER:
+            self._frozen = True
+            gc.freeze()
+
+
+async def poll_workspace(
+    session: Session,
+    *,
+    client_factory: ClientFactory,
+    store: HistoryStore | None,
+    clock: Callable[[], float],
+    post: Callable[[Message], object],
+    shown: ShownRows,
+) -> None:
+    """The poll worker of `session`: poll until cancelled or stopped, posting every tick.
+
+    `shown`: the rows on screen, which time the rows of each tick (jobwatch.tui.model.rows_for).
+    """
+    gen = session.generation
+    try:
+        client = client_factory(session.workspace)
+    except JobwatchError as error:
+        post(PollStatus(gen, Health("stopped", error=error)))
+        return
+    name_task: asyncio.Task | None = None
+    try:
+        poller = Poller(
+            client,
+            session.workspace.workspace_id,
+            job_ids=session.tracked,
+            history=store,
+            interval=session.interval,
+            clock=clock,
+            # the table shows a tick's changes while the history write runs in its thread
+            emit_before_write=True,
+        )
+        session.poller = poller
+        name_task = asyncio.create_task(_fetch_name(client, gen, post))
+        async for events in poller.run():
+            rows = timed_rows(
+                events,
+                jobs=poller.jobs,
+                shown=shown,
+                initial=session.initial,
+                history=session.history,
+            )
+            rows_shown = session.shown = asyncio.Event() if rows else None
+            post(JobsChanged(gen, events, rows))
+            post(PollStatus(gen, health_after(session.health, events, poller.last_success)))
+            if rows_shown is not None:
+                # The poller writes the history once asked for more: after the rows are on
+                # screen, so that the write does not hold the GIL during the repaint.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(rows_shown.wait(), SHOWN_TIMEOUT)
+    except JobwatchError as error:
+        post(PollStatus(gen, Health("stopped", error=error)))
+    finally:
+        if name_task is not None:
+            name_task.cancel()
+            with contextlib.suppress(BaseException):
+                await name_task
+        await client.aclose()
+
+
+async def _fetch_name(client: WorkspaceClient, gen: int, post: Callable[[Message], object]) -> None:
+    """Ask for the workspace's real name once; nothing if the API does not say."""
+    try:
+        info = await client.get_workspace()
+    except JobwatchError:
+        return
+    name = info.get("name") if isinstance(info, dict) else None
+    if isinstance(name, str) and name:
+        post(WorkspaceNamed(gen, name))
