@@ -371,9 +371,20 @@ def test_wait_timeout_is_not_held_up_by_a_hanging_token_command(sim, tmp_path):
 # -- memory ----------------------------------------------------------------------------------
 
 
+#: runs the command given as arguments and prints its exit code and peak RSS (kB). A child of
+#: pytest itself would not do: Linux keeps the high-water mark of the image a process replaces
+#: by exec, and a child forked from pytest starts as a copy of it (~300 MB late in the suite).
+RSS_PROBE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def status_rss(sim, kind: str, tmp_path) -> tuple[int, str, float, float]:
     """Run `jobwatch status` against the simulator under `kind`: exit code, stderr, seconds, peak
-    RSS in MB (from the child's own rusage)."""
+    RSS in MB (its own rusage, taken by a small probe process)."""
     sim.faults.hostile = kind
     env = dict(
         os.environ,
@@ -381,19 +392,14 @@ def status_rss(sim, kind: str, tmp_path) -> tuple[int, str, float, float]:
         JOBWATCH_CONFIG=str(tmp_path / "c.toml"),
         JOBWATCH_DATA_DIR=str(tmp_path / "data"),
     )
-    argv = [sys.executable, "-m", "jobwatch", "status", "--base-url", sim.base_url]
-    argv += ["--workspace-id", sim.workspace_id, "--organization-id", sim.organization_id]
+    argv = [sys.executable, "-c", RSS_PROBE, sys.executable, "-m", "jobwatch", "status"]
+    argv += ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
+    argv += ["--organization-id", sim.organization_id]
     started = time.monotonic()
-    with open(tmp_path / "err", "wb") as err:
-        child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        except BaseException:
-            child.kill()
-            raise
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=50)
     took = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, (tmp_path / "err").read_text(), took, usage.ru_maxrss / 1024
+    code, rss_kb = map(int, done.stdout.split())
+    return code, done.stderr, took, rss_kb / 1024
 
 
 @pytest.mark.timeout(60)
