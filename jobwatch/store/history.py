@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
+from jobwatch import DISTRIBUTION_NAME
 from jobwatch.errors import JobwatchError
 from jobwatch.models import Job, Status
-from jobwatch.store.paths import data_dir, ensure_private_dir
+from jobwatch.store.paths import DATA_DIR_ENV, HISTORY_FILE_NAME, data_dir, ensure_private_dir
 
-HISTORY_FILE_NAME = "history.sqlite3"
 DEFAULT_BUSY_TIMEOUT = 5.0
 LOCK_RETRIES = 3
 #: WAL pages before an automatic checkpoint (~32 MB of WAL at 4 KB pages)
@@ -100,7 +100,7 @@ def _explain(path: Path, exc: BaseException, busy_timeout: float) -> str:
     low = msg.lower()
     if isinstance(exc, OSError):
         reason = exc.strerror or msg
-        return f"history {path}: cannot use it ({reason}); check that its directory exists and is yours, or set JOBWATCH_DATA_DIR"
+        return f"history {path}: cannot use it ({reason}); check that its directory exists and is yours, or set {DATA_DIR_ENV}"
     if "not a database" in low or "malformed" in low or "corrupt" in low:
         return f"history {path} is not a usable SQLite database ({msg}); move it away or delete it to start a new history"
     if "full" in low:
@@ -158,7 +158,7 @@ class HistoryStore:
             os.close(fd)
         if self.path.is_dir():
             raise HistoryError(
-                f"history {self.path} is a directory; remove it or set JOBWATCH_DATA_DIR"
+                f"history {self.path} is a directory; remove it or set {DATA_DIR_ENV}"
             )
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -185,8 +185,8 @@ class HistoryStore:
         if version > len(MIGRATIONS):
             raise HistoryError(
                 f"history {self.path} was written by a newer jobwatch (schema v{version}, this one "
-                f"knows up to v{len(MIGRATIONS)}); upgrade jobwatch (pip install -U jobwatch) "
-                "or set JOBWATCH_DATA_DIR to use another history"
+                f"knows up to v{len(MIGRATIONS)}); upgrade jobwatch (pip install -U {DISTRIBUTION_NAME}) "
+                f"or set {DATA_DIR_ENV} to use another history"
             )
 
     def _migrate(self, conn: sqlite3.Connection) -> None:

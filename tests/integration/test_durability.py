@@ -67,8 +67,8 @@ class Churn:
 def start_wait(sim: Simulator, data_dir: Path, *extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
-        "JOBWATCH_DATA_DIR": str(data_dir),
-        "JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
+        "SHARELY_JOBWATCH_DATA_DIR": str(data_dir),
+        "SHARELY_JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
         "SHARELY_ACCESS_TOKEN": sim.token,
     }
     argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.03"]

@@ -160,7 +160,7 @@ def test_files_are_private(store: HistoryStore, db: Path):
 
 
 def test_open_default_uses_the_data_dir(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("JOBWATCH_DATA_DIR", str(tmp_path / "dd"))
+    monkeypatch.setenv("SHARELY_JOBWATCH_DATA_DIR", str(tmp_path / "dd"))
     with HistoryStore.open_default() as s:
         assert s.path == tmp_path / "dd" / "history.sqlite3"
     assert (tmp_path / "dd" / "history.sqlite3").exists()
