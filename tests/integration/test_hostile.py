@@ -31,6 +31,7 @@ from jobwatch.models import MAX_FIELD_CHARS
 from jobwatch.poller import Poller
 from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID, U64_MAX
 from jobwatch.simulator.server import Simulator
+from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
 
 #: the answer limit for in-process cases (the default, 128 MiB, is for the RSS cases)
 SMALL_LIMIT = 4 * 1024 * 1024
@@ -245,8 +246,7 @@ def test_the_cli_refuses_evil_localhost_with_no_network(tmp_path):
     env = dict(
         os.environ,
         SHARELY_ACCESS_TOKEN="tok",
-        JOBWATCH_CONFIG=str(tmp_path / "c.toml"),
-        JOBWATCH_DATA_DIR=str(tmp_path / "data"),
+        **{CONFIG_ENV: str(tmp_path / "c.toml"), DATA_DIR_ENV: str(tmp_path / "data")},
     )
     ws = "11111111-2222-4333-8444-555555555555"
     done = subprocess.run(
@@ -348,7 +348,7 @@ def test_wait_timeout_is_not_held_up_by_a_hanging_token_command(sim, tmp_path):
         f'workspace_id = "{sim.workspace_id}"\norganization_id = "{sim.organization_id}"\n'
         f"token_command = {json.dumps(command)}\n"
     )
-    env = dict(os.environ, JOBWATCH_CONFIG=str(config), JOBWATCH_DATA_DIR=str(tmp_path / "d"))
+    env = dict(os.environ, **{CONFIG_ENV: str(config), DATA_DIR_ENV: str(tmp_path / "d")})
     env.pop("SHARELY_ACCESS_TOKEN", None)
     started = time.monotonic()
     done = subprocess.run(
@@ -389,8 +389,7 @@ def status_rss(sim, kind: str, tmp_path) -> tuple[int, str, float, float]:
     env = dict(
         os.environ,
         SHARELY_ACCESS_TOKEN=sim.token,
-        JOBWATCH_CONFIG=str(tmp_path / "c.toml"),
-        JOBWATCH_DATA_DIR=str(tmp_path / "data"),
+        **{CONFIG_ENV: str(tmp_path / "c.toml"), DATA_DIR_ENV: str(tmp_path / "data")},
     )
     argv = [sys.executable, "-c", RSS_PROBE, sys.executable, "-m", "jobwatch", "status"]
     argv += ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
