@@ -35,6 +35,9 @@ from jobwatch.models import MAX_CODE, MAX_FIELD_CHARS, MIN_CODE, Job, Status
 MAX_JSON_DEPTH = 1024
 #: a field quoted in a message is cut to this many characters
 QUOTE_CHARS = 60
+#: what msgspec raises for a body it does not take: not the usual shape, nesting past Python's
+#: recursion limit, or (msgspec 0.19) invalid UTF-8; the strict parser then says what is wrong
+_FAST_PATH_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 def _describe(value: object) -> str:
@@ -66,7 +69,7 @@ def parse_jobs(body: bytes) -> list[Job]:
     """
     try:
         return _decode_jobs(body)
-    except (msgspec.DecodeError, RecursionError):
+    except _FAST_PATH_ERRORS:
         # Not the usual shape (or a null name / runId, which are allowed, or nesting past
         # Python's recursion limit): the strict parser below accepts it or says what is wrong.
         pass
@@ -77,9 +80,11 @@ def load_json(body: bytes, what: str = "response") -> object:
     """orjson.loads, or BadResponse naming what is wrong (nesting past MAX_JSON_DEPTH included)."""
     try:
         return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        reason = str(exc.args[0])
-        if reason.startswith("depth limit exceeded"):
+    except (
+        ValueError
+    ) as exc:  # JSONDecodeError; orjson 3.10 raises UnicodeDecodeError for bad UTF-8
+        reason = str(exc.args[0]) if isinstance(exc, orjson.JSONDecodeError) else str(exc)
+        if "depth" in reason and "exceeded" in reason:  # orjson 3.10: "recursion depth exceeded"
             raise BadResponse(
                 f"{what} is JSON nested more than {MAX_JSON_DEPTH} levels deep"
             ) from None
@@ -166,7 +171,7 @@ def parse_answer(content: bytes, last: Answer | None) -> Answer:
     """
     try:
         items = _split_items(content)
-    except (msgspec.DecodeError, RecursionError):
+    except _FAST_PATH_ERRORS:
         items = None  # parse_jobs below accepts it or says what is wrong
     parsed: list[Job] | None = None
     fresh: list[Job] | None = None
@@ -186,7 +191,7 @@ def parse_answer(content: bytes, last: Answer | None) -> Answer:
                 for i in differing:
                     parsed[i] = job = _decode_job(items[i])
                     fresh.append(job)
-            except (msgspec.DecodeError, RecursionError):
+            except _FAST_PATH_ERRORS:
                 parsed = fresh = None
     if parsed is None:
         parsed = parse_jobs(content)

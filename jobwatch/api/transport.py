@@ -278,7 +278,7 @@ def response_error(
     error_id = error = None
     try:
         body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+    except ValueError:  # JSONDecodeError; orjson 3.10 raises UnicodeDecodeError for bad UTF-8
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("errorId"), str | int) and not isinstance(body.get("errorId"), bool):

@@ -467,7 +467,7 @@ def _requested_ids(headers: Mapping[str, str], body: bytes) -> list[str] | None 
         return "Content-Type must be application/json"
     try:
         request = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError (orjson 3.10)
         return "request body is not valid JSON"
     if not isinstance(request, dict):
         return "request body must be a JSON object"
@@ -482,7 +482,7 @@ def _requested_ids(headers: Mapping[str, str], body: bytes) -> list[str] | None 
 def _peek_job_ids(body: bytes) -> list[str] | None:
     try:
         data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError (orjson 3.10)
         return None
     ids = data.get("jobIds") if isinstance(data, dict) else None
     return list(ids) if isinstance(ids, list) else None

@@ -1245,3 +1245,20 @@ def test_a_name_under_localhost_needs_insecure():
         check_connection_security(Connection("http://evil.localhost", WS, ORG))
     warning = check_connection_security(Connection("http://evil.localhost", WS, ORG, insecure=True))
     assert warning is not None and "evil.localhost" in warning
+
+
+@pytest.mark.parametrize("status", [200, 503])
+async def test_invalid_utf8_is_a_bad_response_or_keeps_the_status(status):
+    """orjson 3.10 and msgspec 0.19 (the lowest pins) raise UnicodeDecodeError for it."""
+    body = (
+        b'{"error": "\xff\xfe", "errorId": "e\xff"}'
+        if status != 200
+        else b'[{"workflowId": "\xff"}]'
+    )
+    async with make_client(Server(respond(status, content=body))) as client:
+        with pytest.raises(BadResponse if status == 200 else ServerError) as info:
+            await client.fetch_jobs(None)
+    assert info.value.status == (None if status == 200 else 503)
+    if status == 200:
+        with pytest.raises(BadResponse, match="not valid JSON"):
+            parse_jobs(body)
