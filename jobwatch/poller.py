@@ -3,7 +3,10 @@
 One request per tick (the client splits only past its batch size), a diff against
 the last snapshot that becomes change events, every change written to the history
 store, failed jobs and poll errors written to the event log (jobwatch.store.eventlog),
-exponential backoff with full jitter on errors, and Retry-After honoured.
+exponential backoff with full jitter on errors, and Retry-After honoured (up to
+MAX_RETRY_AFTER). An exception that is not an ApiError (a bug, or one escaping a parser) never
+ends the loop: it becomes an InternalError, reported like any failed poll and retried with
+backoff; one from the history write becomes a HistoryFailed.
 Nothing here imports Textual.
 """
 
@@ -11,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from jobwatch.errors import ApiError, JobwatchError
+from jobwatch.api.transport import MAX_RETRY_AFTER
+from jobwatch.errors import ApiError, InternalError, JobwatchError
 from jobwatch.events import (
     Event,
     HistoryFailed,
@@ -36,6 +41,8 @@ from jobwatch.store.coverage import Answer
 if TYPE_CHECKING:
     from jobwatch.api.client import FetchResult
 from jobwatch.store import eventlog
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 2.0
 #: consecutive successful polls an ID may be absent before it counts as NOT_FOUND
@@ -209,7 +216,21 @@ class Poller:
         return failed
 
     async def _poll(self) -> tuple[list[Event], _Batch | None]:
-        """Fetch and diff: the events, and the (changed jobs, time, answer) the history must take."""
+        """Fetch and diff: the events, and the (changed jobs, time, answer) the history must take.
+
+        An unexpected exception is a failed poll (InternalError), retried like any other.
+        """
+        failures = self.failures
+        try:
+            return await self._fetch_and_diff()
+        except Exception as exc:
+            _log.debug("unexpected exception while polling", exc_info=True)
+            # what self.jobs reflects is unsure now: the next tick compares every job again
+            self._diffed = self._diffed_jobs = None
+            self.failures = failures  # a fetch that worked before the failure is no recovery
+            return self._failed(InternalError.from_exception(exc)), None
+
+    async def _fetch_and_diff(self) -> tuple[list[Event], _Batch | None]:
         started = time.perf_counter()
         requested = self.pending_ids()
         unchanged = False
@@ -261,6 +282,8 @@ class Poller:
             self._record(changed, now, answer)
         except JobwatchError as error:
             return HistoryFailed(error, now)
+        except Exception as exc:  # e.g. a value SQLite cannot store: the batch is kept, retried
+            return HistoryFailed(InternalError.from_exception(exc), now)
         return None
 
     def _record(self, changed: list[Job], now: float, answer: Answer | None = None) -> None:
@@ -360,7 +383,7 @@ class Poller:
             return [PollerStopped(error, now)]
         delay = backoff_delay(self.failures, self.rng, self.backoff_base, self.backoff_cap)
         if error.retry_after is not None:
-            delay = max(delay, error.retry_after)
+            delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER))
         self.next_poll_at = now + delay
         return [PollFailed(error, self.failures, delay, now + delay, now)]
 
