@@ -585,10 +585,12 @@ class Churner:
 
 def run_size(spec: dict, sim, log: Callable[[str], None]) -> dict:
     """Run one child with `sim` serving; answer its requests; return its result."""
+    from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
+
     env = dict(os.environ)
     env[TOKEN_ENV] = sim.token
-    env["JOBWATCH_DATA_DIR"] = spec["data_dir"]
-    env["JOBWATCH_CONFIG"] = spec["config_path"]
+    env[DATA_DIR_ENV] = spec["data_dir"]
+    env[CONFIG_ENV] = spec["config_path"]
     with tempfile.TemporaryFile("w+") as errors:
         child = subprocess.Popen(
             [sys.executable, "-m", "bench.bench", "--child", json.dumps(spec)],

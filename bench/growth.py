@@ -510,9 +510,11 @@ def run_scenario(name: str, size: int, options: dict, log: Callable[[str], None]
     order = SCENARIOS[name]
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="jobwatch-bench-growth-") as tmp:
+        from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
+
         env = dict(os.environ)
-        env["JOBWATCH_DATA_DIR"] = tmp
-        env["JOBWATCH_CONFIG"] = os.path.join(tmp, "config.toml")
+        env[DATA_DIR_ENV] = tmp
+        env[CONFIG_ENV] = os.path.join(tmp, "config.toml")
 
         log(f"bench: {name}, {size} jobs: in process, {options['inproc_seconds']:g} s of keys …")
         with Server(size, order) as server:
@@ -525,7 +527,7 @@ def run_scenario(name: str, size: int, options: dict, log: Callable[[str], None]
                 "workspace_id": hello["workspace_id"],
                 "organization_id": hello["organization_id"],
                 "data_dir": tmp,
-                "config_path": env["JOBWATCH_CONFIG"],
+                "config_path": env[CONFIG_ENV],
                 "inproc_seconds": options["inproc_seconds"],
                 "inproc_idle_seconds": options["inproc_idle_seconds"],
             }

@@ -6,6 +6,7 @@ API errors carry the HTTP status and the body's errorId/error/message when prese
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -141,3 +142,34 @@ class BadResponse(ApiError):
 
     def __init__(self, message: str, **kw) -> None:
         super().__init__(f"bad response: {message}", **kw)
+
+
+#: an unexpected exception's text is cut to this many characters in InternalError
+MAX_INTERNAL_TEXT = 200
+
+
+class InternalError(ApiError):
+    """An exception jobwatch did not expect while polling (a bug, or one escaping a parser).
+
+    The poller reports it like any failed poll and retries with backoff; it never stops for it.
+    """
+
+    kind = "internal"
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> InternalError:
+        """The exception's type, text (cut short) and where it was raised (file:line)."""
+        text = str(exc)
+        if len(text) > MAX_INTERNAL_TEXT:
+            text = text[:MAX_INTERNAL_TEXT] + "\u2026"
+        detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        frame = exc.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        if frame is not None:
+            where = os.path.basename(frame.tb_frame.f_code.co_filename)
+            detail += f" at {where}:{frame.tb_lineno}"
+        return cls(f"internal error ({detail})")
+
+    def hint(self) -> str:
+        return "a bug in jobwatch; please report this line if it keeps happening"

@@ -16,14 +16,25 @@ from jobwatch.statuses import FAILURE_CODES, NOT_FOUND_CODE, STATUSES, TERMINAL_
 #: the canonical name of every code the API documents (the simulator answers with these)
 API_NAMES: dict[int, str] = {code: info.name for code, info in STATUSES.items() if code > 0}
 
+#: the status codes an answer may carry: Temporal's statuses are a non-negative enum, negative codes
+#: are jobwatch's own (NOT_FOUND) and must not be forged by an answer, and SQLite stores at most
+#: a signed 64-bit integer. A code outside is a bad response (jobwatch.api.decode).
+MIN_CODE = 0
+MAX_CODE = 2**63 - 1
+#: the longest workflowId, runId or status name an answer may carry, in characters. Temporal
+#: itself refuses IDs over 1000 bytes (limit.maxIDLength), so a longer field is no real job's:
+#: the answer is a bad response rather than a truncated (and so different) ID.
+MAX_FIELD_CHARS = 4096
+
 
 # Status and Job are msgspec Structs rather than dataclasses: a 100k-job response decodes straight
 # into them in C (~16 ms instead of ~250 ms for orjson plus a Python validation loop). gc=False:
 # they hold only strings and ints, so the cycle collector need not track (and re-scan) them.
 class Status(msgspec.Struct, frozen=True, gc=False):
-    # larger codes go to the strict parser, which takes what orjson reads as an integer
-    code: Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-    name: str = ""
+    # a code out of range, or a name too long, sends the answer to the strict parser, which
+    # says what is wrong
+    code: Annotated[int, msgspec.Meta(ge=MIN_CODE, le=MAX_CODE)]
+    name: Annotated[str, msgspec.Meta(max_length=MAX_FIELD_CHARS)] = ""
 
     @property
     def is_terminal(self) -> bool:
@@ -49,9 +60,9 @@ NOT_FOUND = Status(NOT_FOUND_CODE, "NOT_FOUND")
 
 
 class Job(msgspec.Struct, frozen=True, gc=False, rename="camel"):
-    workflow_id: Annotated[str, msgspec.Meta(min_length=1)]
+    workflow_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_FIELD_CHARS)]
     status: Status
-    run_id: str = ""
+    run_id: Annotated[str, msgspec.Meta(max_length=MAX_FIELD_CHARS)] = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,10 @@
 One request per tick (the client splits only past its batch size), a diff against
 the last snapshot that becomes change events, every change written to the history
 store, failed jobs and poll errors written to the event log (jobwatch.store.eventlog),
-exponential backoff with full jitter on errors, and Retry-After honoured.
+exponential backoff with full jitter on errors, and Retry-After honoured (up to
+MAX_RETRY_AFTER). An exception that is not an ApiError (a bug, or one escaping a parser) never
+ends the loop: it becomes an InternalError, reported like any failed poll and retried with
+backoff; one from the history write becomes a HistoryFailed.
 Nothing here imports Textual.
 """
 
@@ -11,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from jobwatch.errors import ApiError, JobwatchError
+from jobwatch.api.transport import MAX_RETRY_AFTER
+from jobwatch.errors import ApiError, InternalError, JobwatchError
 from jobwatch.events import (
     Event,
     HistoryFailed,
@@ -31,10 +36,13 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+from jobwatch.store.coverage import Answer
 
 if TYPE_CHECKING:
     from jobwatch.api.client import FetchResult
 from jobwatch.store import eventlog
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 2.0
 #: consecutive successful polls an ID may be absent before it counts as NOT_FOUND
@@ -43,6 +51,10 @@ DEFAULT_MISSING_AFTER = 3
 MAX_UNSAVED_BATCHES = 1000
 #: answers with more jobs than this are diffed in a thread
 DIFF_IN_THREAD_JOBS = 10_000
+
+
+#: a tick for the history: (changed jobs, when, what the poll saw)
+_Batch = tuple[list[Job], float, Answer]
 
 
 class JobSource(Protocol):
@@ -59,6 +71,8 @@ class HistorySink(Protocol):
         observed_at: float,
         *,
         polled_at: float | None = None,
+        answer: Answer | None = None,
+        interval: float | None = None,
     ) -> int: ...
 
 
@@ -115,8 +129,9 @@ class Poller:
         self.last_success: float | None = None
         self.last_error: ApiError | None = None
         self.next_poll_at: float | None = None
-        # (observed_at, changed jobs) of ticks the history store has not taken yet
-        self._unsaved: list[tuple[float, list[Job]]] = []
+        # (observed_at, changed jobs, what the poll saw) of ticks the history store has not taken
+        # yet; only the newest keeps its answer (a thousand answers of 100k jobs would not fit)
+        self._unsaved: list[tuple[float, list[Job], Answer | None]] = []
         # the request whose answer self.jobs reflects; None after the tracked set changed
         self._diffed: tuple[str, ...] | bool | None = None
         # the list of jobs self.jobs was last compared with
@@ -187,9 +202,7 @@ class Poller:
             events.insert(len(events) - 1, failed)  # before PollCompleted, as before
         return events
 
-    async def _persist(
-        self, events: list[Event], batch: tuple[list[Job], float] | None
-    ) -> Event | None:
+    async def _persist(self, events: list[Event], batch: _Batch | None) -> Event | None:
         """Write the tick's changes (in a thread) and log its events; HistoryFailed if not stored."""
         saving = asyncio.to_thread(self._save, batch)
         if self.log is None:
@@ -202,8 +215,22 @@ class Poller:
             self.log.record(self.workspace_id, [failed])
         return failed
 
-    async def _poll(self) -> tuple[list[Event], tuple[list[Job], float] | None]:
-        """Fetch and diff: the events, and the (changed jobs, time) the history must take."""
+    async def _poll(self) -> tuple[list[Event], _Batch | None]:
+        """Fetch and diff: the events, and the (changed jobs, time, answer) the history must take.
+
+        An unexpected exception is a failed poll (InternalError), retried like any other.
+        """
+        failures = self.failures
+        try:
+            return await self._fetch_and_diff()
+        except Exception as exc:
+            _log.debug("unexpected exception while polling", exc_info=True)
+            # what self.jobs reflects is unsure now: the next tick compares every job again
+            self._diffed = self._diffed_jobs = None
+            self.failures = failures  # a fetch that worked before the failure is no recovery
+            return self._failed(InternalError.from_exception(exc)), None
+
+    async def _fetch_and_diff(self) -> tuple[list[Event], _Batch | None]:
         started = time.perf_counter()
         requested = self.pending_ids()
         unchanged = False
@@ -244,20 +271,22 @@ class Poller:
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
         )
-        return events, (changed, now)
+        return events, (changed, now, Answer(jobs, requested))
 
-    def _save(self, batch: tuple[list[Job], float] | None) -> Event | None:
+    def _save(self, batch: _Batch | None) -> Event | None:
         """Blocking: write the tick's changes to the history; HistoryFailed if it could not."""
         if batch is None or self.history is None:
             return None
-        changed, now = batch
+        changed, now, answer = batch
         try:
-            self._record(changed, now)
+            self._record(changed, now, answer)
         except JobwatchError as error:
             return HistoryFailed(error, now)
+        except Exception as exc:  # e.g. a value SQLite cannot store: the batch is kept, retried
+            return HistoryFailed(InternalError.from_exception(exc), now)
         return None
 
-    def _record(self, changed: list[Job], now: float) -> None:
+    def _record(self, changed: list[Job], now: float, answer: Answer | None = None) -> None:
         """Record this tick's changes after any earlier ones the history could not take.
 
         A failed record stores nothing, so the batch is kept and tried again on the next tick:
@@ -266,16 +295,21 @@ class Poller:
         unsaved = self._unsaved
         if unsaved and not unsaved[-1][1]:
             unsaved.pop()  # an empty batch only carried the poll time, which `now` supersedes
-        unsaved.append((now, changed))
+        if unsaved:  # an older tick is recorded as having seen only its changes
+            at, jobs, _ = unsaved[-1]
+            unsaved[-1] = (at, jobs, None)
+        unsaved.append((now, changed, answer))
         if len(unsaved) > MAX_UNSAVED_BATCHES:
-            (_, older), (at, newer) = unsaved[0], unsaved[1]
+            (_, older, _), (at, newer, seen) = unsaved[0], unsaved[1]
             merged = {j.workflow_id: j for j in (*older, *newer)}
-            unsaved[0:2] = [(at, list(merged.values()))]
+            unsaved[0:2] = [(at, list(merged.values()), seen)]
         history = self.history
         assert history is not None
         while unsaved:
-            at, jobs = unsaved[0]
-            history.record(self.workspace_id, jobs, at, polled_at=at)
+            at, jobs, seen = unsaved[0]
+            history.record(
+                self.workspace_id, jobs, at, polled_at=at, answer=seen, interval=self.interval
+            )
             unsaved.pop(0)
 
     def _diff(
@@ -349,7 +383,7 @@ class Poller:
             return [PollerStopped(error, now)]
         delay = backoff_delay(self.failures, self.rng, self.backoff_base, self.backoff_cap)
         if error.retry_after is not None:
-            delay = max(delay, error.retry_after)
+            delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER))
         self.next_poll_at = now + delay
         return [PollFailed(error, self.failures, delay, now + delay, now)]
 

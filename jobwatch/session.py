@@ -287,7 +287,7 @@ class Session:
 
     @classmethod
     def load(cls, flags: Flags | None = None, environ: Mapping[str, str] | None = None) -> Session:
-        """Read the config (--config, else $JOBWATCH_CONFIG, else the platform's) for these flags."""
+        """Read the config (--config, else $SHARELY_JOBWATCH_CONFIG, else the platform's) for these flags."""
         flags = flags or Flags()
         return cls(load_config(config_path(flags.config)), flags, environ)
 

@@ -24,6 +24,7 @@ from jobwatch.session import connection_for, credentials_for
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.config import Config, WorkspaceConfig
 from jobwatch.store.history import HistoryStore
+from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
 from jobwatch.tui.app import JobwatchApp
 
 FROZEN = 1764325800.0  # 2025-11-28 10:30:00 UTC
@@ -192,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
     try:
-        written = asyncio.run(render(Path(args.out)))
+        with tempfile.TemporaryDirectory(prefix="jobwatch-shots-home-") as home:
+            # the poller's event log (and any default path) lands here, not in the user's folders
+            os.environ[DATA_DIR_ENV] = str(Path(home) / "data")
+            os.environ[CONFIG_ENV] = str(Path(home) / "config.toml")
+            written = asyncio.run(render(Path(args.out)))
     except (TimeoutError, OSError) as exc:
         print(f"jobwatch screenshots: {exc}", file=sys.stderr)
         return 1

@@ -13,8 +13,19 @@ from jobwatch.store.history import HistoryStore
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("JOBWATCH_CONFIG", str(tmp_path / "config" / "config.toml"))
-    monkeypatch.setenv("JOBWATCH_DATA_DIR", str(tmp_path / "data"))
+    """Point every place jobwatch could read or write at tmp_path.
+
+    The SHARELY_JOBWATCH_* variables name the config and data dir; the XDG variables catch the
+    platformdirs defaults too (a test that unsets the variables, the one-time move from the old
+    names), so nothing reaches the user's real ~/.config or ~/.local/share. The old JOBWATCH_*
+    names are removed: a developer who has them set must not change what a test sees.
+    """
+    monkeypatch.setenv("SHARELY_JOBWATCH_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.setenv("SHARELY_JOBWATCH_DATA_DIR", str(tmp_path / "data"))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / "xdg" / name.lower()))
+    monkeypatch.delenv("JOBWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("JOBWATCH_DATA_DIR", raising=False)
     monkeypatch.delenv("SHARELY_ACCESS_TOKEN", raising=False)
     monkeypatch.delenv("SHARELY_API_KEY", raising=False)
     return tmp_path

@@ -3,6 +3,11 @@
 One `SharelyClient` per workspace holds one keep-alive `httpx.AsyncClient`. It turns every
 failure into an `ApiError` subclass with a one-line reason (jobwatch.api.transport); its
 credential (jobwatch.api.credentials) never appears in a message, repr or log line.
+
+Every request is bounded (the bounds are defined in jobwatch.api.transport): it ends within
+`Connection.timeout` seconds in all (connect, headers and body: httpx's own timeouts are per
+read, so a body trickled a byte at a time would never trip them), and its body is read as a
+stream, decoded and counted by jobwatch.api.body, and refused past its size limit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import httpx
 import orjson
 
 from jobwatch import __version__
+from jobwatch.api.body import ACCEPT_ENCODING, read_body
 from jobwatch.api.credentials import (
     ApiKeyRejected,
     Credentials,
@@ -25,17 +31,28 @@ from jobwatch.api.credentials import (
     Secret,
     header_safe,
 )
-from jobwatch.api.decode import PARSE_IN_THREAD_BYTES, Answer, parse_answer, parse_jobs
+from jobwatch.api.decode import (
+    PARSE_IN_THREAD_BYTES,
+    Answer,
+    load_json,
+    parse_answer,
+    parse_jobs,
+)
 from jobwatch.api.transport import (
+    MAX_ERROR_BODY_BYTES,
+    MAX_ERROR_TEXT,
+    MAX_SMALL_ANSWER_BYTES,
     Connection,
+    Reply,
     check_connection_security,
     is_loopback,
     origin,
     response_error,
+    seconds_text,
     transport_error,
 )
 from jobwatch.errors import ApiError, BadResponse, TransportError
-from jobwatch.models import Job
+from jobwatch.models import MAX_FIELD_CHARS, Job
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +109,7 @@ class SharelyClient:
             follow_redirects=False,
             # a proxy from the environment must never see loopback traffic (the simulator)
             trust_env=not is_loopback(host),
-            headers={"User-Agent": f"jobwatch/{__version__}"},
+            headers={"User-Agent": f"jobwatch/{__version__}", "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def __repr__(self) -> str:
@@ -112,6 +129,7 @@ class SharelyClient:
             self._exchange_url,
             {"x-api-key": api_key.value, "Content-Type": "application/json"},
             b"{}",
+            MAX_SMALL_ANSWER_BYTES,
         )
         if response.status_code == 401 or (response.status_code == 403):
             err = self._response_error(response, "exchanging the API key")
@@ -124,8 +142,8 @@ class SharelyClient:
         if not response.is_success:
             raise self._response_error(response, "exchanging the API key")
         try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
+            data = load_json(response.content, "the API key exchange's answer")
+        except BadResponse:
             data = None
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not header_safe(token):
@@ -137,17 +155,42 @@ class SharelyClient:
 
     # -- requests ----------------------------------------------------------------------
 
-    def _response_error(self, response: httpx.Response, doing: str) -> ApiError:
+    def _response_error(self, response: Reply, doing: str) -> ApiError:
         return response_error(
             response, doing, source=self._creds.source, scrub=self._creds.scrub, now=self._clock()
         )
 
     async def _send(
-        self, method: str, url: str, headers: dict[str, str], content: bytes | None
-    ) -> httpx.Response:
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None, limit: int
+    ) -> Reply:
+        """One request, done within conn.timeout in all, its body read up to `limit` bytes
+        (decompressed; an error body only up to MAX_ERROR_BODY_BYTES, the rest left unread)."""
         error: ApiError | None = None
+        reading = False  # the headers are in, the body is arriving
         try:
-            response = await self._http.request(method, url, headers=headers, content=content)
+            async with (
+                asyncio.timeout(self.conn.timeout),
+                self._http.stream(method, url, headers=headers, content=content) as response,
+            ):
+                reading = True
+                if response.is_success:
+                    body = await read_body(response, limit)
+                else:
+                    try:
+                        body = await read_body(response, MAX_ERROR_BODY_BYTES, truncate=True)
+                    except BadResponse:
+                        body = b""  # an undecodable error body: the status still says enough
+                reply = Reply(response.status_code, response.headers, body)
+        except TimeoutError:
+            within = seconds_text(self.conn.timeout)
+            error = TransportError(
+                f"the answer from {self._origin} did not finish within {within} "
+                "(deadline for connect, headers and body)"
+                if reading
+                else f"no answer from {self._origin} within {within} (read timeout)"
+            )
+        except BadResponse as exc:
+            error = exc
         except httpx.HTTPError as exc:
             error = transport_error(exc, self._origin, self.conn.timeout, self._creds.scrub)
         except Exception as exc:  # anything else from the transport must still be an ApiError
@@ -156,14 +199,12 @@ class SharelyClient:
         # and its headers) stays attached as __context__
         if error is not None:
             raise error
-        log.debug(
-            "%s %s -> %s (%d bytes)", method, url, response.status_code, len(response.content)
-        )
-        return response
+        log.debug("%s %s -> %s (%d bytes)", method, url, reply.status_code, len(reply.content))
+        return reply
 
     async def _authed(
-        self, method: str, url: str, content: bytes | None, doing: str
-    ) -> httpx.Response:
+        self, method: str, url: str, content: bytes | None, doing: str, limit: int
+    ) -> Reply:
         """Send with the bearer token; on a 401 renew a renewable credential once and retry once."""
         token = await self._creds.current()
         for attempt in (1, 2):
@@ -173,7 +214,7 @@ class SharelyClient:
             }
             if content is not None:
                 headers["Content-Type"] = "application/json"
-            response = await self._send(method, url, headers, content)
+            response = await self._send(method, url, headers, content, limit)
             if response.is_success:
                 return response
             if response.status_code == 401 and attempt == 1 and self._creds.renewable:
@@ -205,7 +246,9 @@ class SharelyClient:
         nbytes = 0
         unchanged = bool(bodies)
         for body in bodies:
-            response = await self._authed("POST", self._jobs_url, body, "fetching jobs")
+            response = await self._authed(
+                "POST", self._jobs_url, body, "fetching jobs", self.conn.max_answer_bytes
+            )
             content = response.content
             nbytes += len(content)
             last = previous.get(body)
@@ -214,9 +257,9 @@ class SharelyClient:
             else:
                 if len(content) > PARSE_IN_THREAD_BYTES:
                     # msgspec holds the GIL, but the event loop gets the time around it
-                    answer = await asyncio.to_thread(self._parse, response, last)
+                    answer = await asyncio.to_thread(self._parse_or_bad, response, last)
                 else:
-                    answer = self._parse(response, last)
+                    answer = self._parse_or_bad(response, last)
                 answers[body] = answer
                 unchanged = False
         # Only the answers to this tick's requests are kept (a 100k-job answer is ~12 MB).
@@ -232,7 +275,18 @@ class SharelyClient:
             jobs.extend(answer.jobs)
         return FetchResult(jobs, nbytes, unchanged)
 
-    def _parse(self, response: httpx.Response, last: Answer | None) -> Answer:
+    def _parse_or_bad(self, response: Reply, last: Answer | None) -> Answer:
+        """_parse, where even an exception the parsers were not expected to raise is a
+        BadResponse (its type only: its text could quote the body)."""
+        try:
+            return self._parse(response, last)
+        except BadResponse:
+            raise
+        except Exception as exc:
+            error = BadResponse(f"the answer could not be parsed ({type(exc).__name__})")
+        raise error
+
+    def _parse(self, response: Reply, last: Answer | None) -> Answer:
         error: BadResponse | None = None
         try:
             return parse_answer(response.content, last)
@@ -253,19 +307,39 @@ class SharelyClient:
         raise error
 
     async def get_workspace(self) -> dict:
-        """The workspace object ({"id", "name", "organizationId", ...}); also checks the credentials."""
-        response = await self._authed("GET", self._workspace_url, None, "reading the workspace")
-        try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            data = None
+        """The workspace's scalar fields ({"id", "name", "organizationId", ...}); also checks the
+        credentials.
+
+        Nested values are left out (nothing reads them, and they may nest 1000 deep); a string
+        longer than MAX_FIELD_CHARS or a name that is not a string is a bad response.
+        """
+        response = await self._authed(
+            "GET", self._workspace_url, None, "reading the workspace", MAX_SMALL_ANSWER_BYTES
+        )
+        data = load_json(response.content, "the workspace")
         if not isinstance(data, dict):
             raise BadResponse(
                 "the workspace endpoint did not return a JSON object", status=response.status_code
             )
-        return data
+        fields: dict = {}
+        for key, value in data.items():
+            if isinstance(value, dict | list):
+                continue
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise BadResponse(
+                    f"the workspace's {key[:MAX_ERROR_TEXT]!r} is {len(value)} characters long, "
+                    f"more than the {MAX_FIELD_CHARS} jobwatch accepts"
+                )
+            fields[key] = value
+        if "name" in fields and not isinstance(fields["name"], str | None):
+            raise BadResponse(
+                f"the workspace's name is a {type(fields['name']).__name__}, expected a string"
+            )
+        return fields
 
     async def aclose(self) -> None:
+        """Close the connections, and kill a token_command still running."""
+        self._creds.close()
         await self._http.aclose()
 
     async def __aenter__(self) -> SharelyClient:

@@ -3,6 +3,12 @@
 `Credentials` holds the token (and the API key) in `Secret` wrappers, so that no repr, message,
 log line or traceback of local variables shows them; `scrub()` removes every secret it has seen
 from a text before it is shown. The API-key exchange itself is an HTTP call: the client passes it in.
+
+A token_command runs as an asyncio subprocess in its own session (so its own process group),
+with no stdin and its stderr discarded. The whole group is killed (SIGKILL) when the command
+overruns its timeout (CredentialSpec.token_command_timeout, default TOKEN_COMMAND_TIMEOUT), when
+the request that waits for it is cancelled (`wait --timeout`, quitting the dashboard) and when
+the client is closed. At most MAX_TOKEN_OUTPUT bytes of what it prints are read.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import math
 import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,8 +34,10 @@ ACCESS_TOKEN_ENV = "SHARELY_ACCESS_TOKEN"
 API_KEY_ENV = "SHARELY_API_KEY"
 #: an exchanged token is renewed when it has less than this many seconds left
 RENEW_MARGIN = 60.0
-#: the longest a token_command may run
-TOKEN_COMMAND_TIMEOUT = 30.0
+#: the longest a token_command may run (seconds); then it is killed with its process group
+TOKEN_COMMAND_TIMEOUT = 10.0
+#: the most of a token_command's output that is read (a token is a few KiB at most)
+MAX_TOKEN_OUTPUT = 64 * 1024
 
 
 class CredentialsError(UsageError):
@@ -58,6 +68,8 @@ class CredentialSpec:
     token_command: str | None = None
     token_env: str | None = None
     api_key_env: str | None = None
+    #: seconds the token_command may run before it is killed
+    token_command_timeout: float = TOKEN_COMMAND_TIMEOUT
 
     def __repr__(self) -> str:
         command = "<set>" if self.token_command else None
@@ -124,6 +136,10 @@ class Credentials:
         self._renew_margin = RENEW_MARGIN
         self._api_key: Secret | None = None
         self._command: str | None = None
+        self._command_timeout = creds.token_command_timeout
+        #: the token_command processes running now (each the leader of its own group)
+        self._running: set[asyncio.subprocess.Process] = set()
+        self._closed = False
         self._lock = asyncio.Lock()
         #: where the credential comes from, for messages ("access token from $SHARELY_ACCESS_TOKEN")
         self.source = self._resolve(creds, os.environ if environ is None else environ)
@@ -211,7 +227,7 @@ class Credentials:
 
     async def _obtain(self) -> Secret:
         if self._command is not None:
-            value = await asyncio.to_thread(self._run_command, self._command)
+            value = await self._run_command(self._command)
         elif self._api_key is not None:
             assert self._exchange is not None, "an API key needs the client's exchange call"
             value = await self._exchange(self._api_key)
@@ -230,8 +246,9 @@ class Credentials:
                 self._renew_margin = min(RENEW_MARGIN, lifetime / 2)
         return self._token
 
-    @staticmethod
-    def _run_command(command: str) -> str:
+    async def _run_command(self, command: str) -> str:
+        """Run the token_command (killed with its group past the timeout, when cancelled or
+        when the client closes); its output, checked to be one token."""
         try:
             argv = shlex.split(command)
         except ValueError:
@@ -241,42 +258,71 @@ class Credentials:
         if not argv:
             raise TokenCommandError("token_command is empty")
         program = os.path.basename(argv[0])
+        proc = await self._spawn(argv, program)
+        error: TokenCommandError | None = None
+        finished = False
+        try:
+            async with asyncio.timeout(self._command_timeout):
+                output = await _read_at_most(proc, MAX_TOKEN_OUTPUT)
+                returncode = await proc.wait()
+            finished = True
+        except TimeoutError:
+            error = TokenCommandError(
+                f"token_command {program!r} did not finish within "
+                f"{self._command_timeout:g} s; it was stopped with every process it started"
+            )
+        finally:
+            self._running.discard(proc)
+            if not finished:  # overrun, cancelled or failed: nothing of it may live on
+                _kill_group(proc)
+        if error is not None:
+            await proc.wait()  # killed: at once
+            raise error
+        return _token_from(program, returncode, output)
+
+    async def _spawn(self, argv: list[str], program: str) -> asyncio.subprocess.Process:
+        """Start the command in a session (and so a process group) of its own."""
+        if self._closed:
+            raise TokenCommandError(f"token_command {program!r} not run: the client is closed")
+        spawning = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         error: TokenCommandError | None = None
         try:
-            done = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=TOKEN_COMMAND_TIMEOUT,
-                check=False,
-            )
+            # shielded: cancelled half-way, asyncio would kill the command but not its group
+            proc = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            spawning.add_done_callback(_kill_spawned)
+            raise
         except FileNotFoundError:
             error = TokenCommandError(f"token_command program {program!r} was not found")
         except PermissionError:
             error = TokenCommandError(f"token_command program {program!r} is not executable")
-        except subprocess.TimeoutExpired:
-            error = TokenCommandError(
-                f"token_command {program!r} did not finish within {f'{TOKEN_COMMAND_TIMEOUT:g} s'}"
-            )
         except OSError as exc:
             error = TokenCommandError(
                 f"token_command {program!r} could not be run ({exc.strerror or type(exc).__name__})"
             )
         if error is not None:
             raise error
-        if done.returncode != 0:
-            raise TokenCommandError(
-                f"token_command {program!r} exited with status {done.returncode}"
-            )
-        value = done.stdout.decode("utf-8", "replace").strip()
-        if not value:
-            raise TokenCommandError(f"token_command {program!r} printed nothing")
-        if not header_safe(value):
-            raise TokenCommandError(
-                f"token_command {program!r} printed something that is not a single token "
-                "(spaces, several lines or non-ASCII characters)"
-            )
-        return value
+        if self._closed:  # closed while it started
+            _kill_group(proc)
+            await proc.wait()
+            raise TokenCommandError(f"token_command {program!r} stopped: the client is closed")
+        self._running.add(proc)
+        return proc
+
+    def close(self) -> None:
+        """Kill every token_command still running, with its process group; run no more."""
+        self._closed = True
+        for proc in list(self._running):
+            _kill_group(proc)
+        self._running.clear()
 
     def scrub(self, text: str) -> str:
         """`text` with every secret seen so far replaced by ***."""
@@ -289,3 +335,49 @@ class Credentials:
         for secret in self._secrets:
             body = body.replace(secret.value.encode(), b"***")
         return body
+
+
+async def _read_at_most(proc: asyncio.subprocess.Process, limit: int) -> bytes:
+    """What the process prints, up to limit + 1 bytes (one more says it printed too much)."""
+    assert proc.stdout is not None
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = await proc.stdout.read(limit + 1 - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _token_from(program: str, returncode: int, output: bytes) -> str:
+    """The token a token_command printed, or TokenCommandError saying why it is not one."""
+    if returncode != 0:
+        raise TokenCommandError(f"token_command {program!r} exited with status {returncode}")
+    if len(output) > MAX_TOKEN_OUTPUT:
+        raise TokenCommandError(
+            f"token_command {program!r} printed more than {MAX_TOKEN_OUTPUT // 1024} KiB, "
+            "which is not a token"
+        )
+    value = output.decode("utf-8", "replace").strip()
+    if not value:
+        raise TokenCommandError(f"token_command {program!r} printed nothing")
+    if not header_safe(value):
+        raise TokenCommandError(
+            f"token_command {program!r} printed something that is not a single token "
+            "(spaces, several lines or non-ASCII characters)"
+        )
+    return value
+
+
+def _kill_spawned(spawning: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Kill the group of a command whose start was cancelled half-way, once it has started."""
+    if not spawning.cancelled() and spawning.exception() is None:
+        _kill_group(spawning.result())
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the process group `proc` leads (it was started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

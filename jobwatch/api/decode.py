@@ -1,6 +1,21 @@
 """Parsing the background-jobs answer: the strict parser, and the reuse of an unchanged answer's jobs.
 
-Every body is untrusted: a malformed one raises BadResponse naming what was wrong.
+Every body is untrusted: a malformed one raises BadResponse naming what was wrong, and nothing
+else escapes `parse_jobs` or `parse_answer`, whatever the bytes. The bounds an answer must keep:
+
+* nesting: at most MAX_JSON_DEPTH levels, anywhere (unknown fields too). msgspec, the fast path,
+  stops at Python's recursion limit (1000 frames in jobwatch, so ~990 levels) with RecursionError;
+  that is taken as "not the usual shape" and the strict parser, orjson, decides: it refuses past
+  1024 levels, always. (Where the recursion limit is raised, as hypothesis does, msgspec may read a
+  deeper answer itself; harmless, it keeps only the known fields.)
+* status.code: an integer from MIN_CODE to MAX_CODE (jobwatch.models says why); outside, the
+  answer is a bad response, so SQLite never sees a value it cannot store and no answer can forge
+  jobwatch's own negative codes. orjson reads integers past 2**64 - 1 as floats: "not an integer".
+* workflowId, runId, status name: at most MAX_FIELD_CHARS characters; longer is a bad response.
+  (Showing long fields with an ellipsis is the outputs' job: jobwatch.sanitize.middle_ellipsis.)
+* size: the client stops reading past its answer limit (jobwatch.api.body), before parsing.
+
+Messages quote at most QUOTE_CHARS characters of a field, through repr (controls escaped).
 """
 
 from __future__ import annotations
@@ -13,11 +28,35 @@ import msgspec
 import orjson
 
 from jobwatch.errors import BadResponse
-from jobwatch.models import Job, Status
+from jobwatch.models import MAX_CODE, MAX_FIELD_CHARS, MIN_CODE, Job, Status
+
+#: the deepest JSON nesting an answer may have: orjson's own fixed limit, which the strict parser
+#: applies to every answer msgspec does not take
+MAX_JSON_DEPTH = 1024
+#: a field quoted in a message is cut to this many characters
+QUOTE_CHARS = 60
+#: what msgspec raises for a body it does not take: not the usual shape, nesting past Python's
+#: recursion limit, or (msgspec 0.19) invalid UTF-8; the strict parser then says what is wrong
+_FAST_PATH_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 def _describe(value: object) -> str:
     return type(value).__name__ if value is not None else "null"
+
+
+def _quote(text: str) -> str:
+    """`text` for a message: repr (so controls show escaped), cut to QUOTE_CHARS with an ellipsis."""
+    if len(text) > QUOTE_CHARS:
+        return repr(text[:QUOTE_CHARS]) + "\u2026"
+    return repr(text)
+
+
+def _check_length(what: str, value: str, where: str) -> None:
+    if len(value) > MAX_FIELD_CHARS:
+        raise BadResponse(
+            f"{where}: {what} is {len(value)} characters long, more than the {MAX_FIELD_CHARS} "
+            "jobwatch accepts"
+        )
 
 
 _decode_jobs = msgspec.json.Decoder(list[Job]).decode
@@ -30,21 +69,33 @@ def parse_jobs(body: bytes) -> list[Job]:
     """
     try:
         return _decode_jobs(body)
-    except msgspec.DecodeError:
-        # Not the usual shape (or a null name / runId, which are allowed): the strict
-        # parser below accepts it or says exactly what is wrong.
+    except _FAST_PATH_ERRORS:
+        # Not the usual shape (or a null name / runId, which are allowed, or nesting past
+        # Python's recursion limit): the strict parser below accepts it or says what is wrong.
         pass
     return _parse_jobs_strictly(body)
 
 
-def _parse_jobs_strictly(body: bytes) -> list[Job]:
+def load_json(body: bytes, what: str = "response") -> object:
+    """orjson.loads, or BadResponse naming what is wrong (nesting past MAX_JSON_DEPTH included)."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        snippet = body[:60].decode("utf-8", "replace")
+        return orjson.loads(body)
+    except (
+        ValueError
+    ) as exc:  # JSONDecodeError; orjson 3.10 raises UnicodeDecodeError for bad UTF-8
+        reason = str(exc.args[0]) if isinstance(exc, orjson.JSONDecodeError) else str(exc)
+        if "depth" in reason and "exceeded" in reason:  # orjson 3.10: "recursion depth exceeded"
+            raise BadResponse(
+                f"{what} is JSON nested more than {MAX_JSON_DEPTH} levels deep"
+            ) from None
+        snippet = bytes(body[:60]).decode("utf-8", "replace")
         raise BadResponse(
-            f"response is not valid JSON ({exc.args[0]}); it starts with {snippet!r}"
+            f"{what} is not valid JSON ({reason}); it starts with {snippet!r}"
         ) from None
+
+
+def _parse_jobs_strictly(body: bytes) -> list[Job]:
+    data = load_json(body)
     if not isinstance(data, list):
         raise BadResponse(f"response is a JSON {_describe(data)}, expected an array of jobs")
     jobs: list[Job] = []
@@ -56,22 +107,31 @@ def _parse_jobs_strictly(body: bytes) -> list[Job]:
         wid = item.get("workflowId")
         if not isinstance(wid, str) or not wid:
             raise BadResponse(f"job #{i} has no workflowId string (got {_describe(wid)})")
+        _check_length("workflowId", wid, f"job #{i}")
+        where = f"job {_quote(wid)}"
         st = item.get("status")
         if not isinstance(st, dict):
-            raise BadResponse(f"job {wid!r}: status is a {_describe(st)}, expected an object")
+            raise BadResponse(f"{where}: status is a {_describe(st)}, expected an object")
         code = st.get("code")
         if not isinstance(code, int) or isinstance(code, bool):
-            raise BadResponse(f"job {wid!r}: status.code is a {_describe(code)}, expected a number")
+            raise BadResponse(f"{where}: status.code is a {_describe(code)}, expected an integer")
+        if not MIN_CODE <= code <= MAX_CODE:
+            raise BadResponse(
+                f"{where}: status.code {code} is outside the range jobwatch accepts "
+                f"({MIN_CODE} to 2**63 - 1)"
+            )
         name = st.get("name", "")
         if name is None:
             name = ""
         if not isinstance(name, str):
-            raise BadResponse(f"job {wid!r}: status.name is a {_describe(name)}, expected a string")
+            raise BadResponse(f"{where}: status.name is a {_describe(name)}, expected a string")
+        _check_length("status.name", name, where)
         run_id = item.get("runId", "")
         if run_id is None:
             run_id = ""
         if not isinstance(run_id, str):
-            raise BadResponse(f"job {wid!r}: runId is a {_describe(run_id)}, expected a string")
+            raise BadResponse(f"{where}: runId is a {_describe(run_id)}, expected a string")
+        _check_length("runId", run_id, where)
         key = (code, name)
         status = statuses.get(key)
         if status is None:
@@ -111,7 +171,7 @@ def parse_answer(content: bytes, last: Answer | None) -> Answer:
     """
     try:
         items = _split_items(content)
-    except msgspec.DecodeError:
+    except _FAST_PATH_ERRORS:
         items = None  # parse_jobs below accepts it or says what is wrong
     parsed: list[Job] | None = None
     fresh: list[Job] | None = None
@@ -131,7 +191,7 @@ def parse_answer(content: bytes, last: Answer | None) -> Answer:
                 for i in differing:
                     parsed[i] = job = _decode_job(items[i])
                     fresh.append(job)
-            except msgspec.DecodeError:
+            except _FAST_PATH_ERRORS:
                 parsed = fresh = None
     if parsed is None:
         parsed = parse_jobs(content)

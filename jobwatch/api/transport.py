@@ -1,7 +1,14 @@
 """The transport rules: which URLs may carry credentials, and how HTTP failures become ApiErrors.
 
-Plain http is allowed only to loopback; every failure (connect, timeout, protocol, an HTTP status)
-becomes one ApiError subclass with a one-line reason and never the text of a secret.
+Plain http is allowed only to loopback, and loopback means a literal address (127.0.0.0/8, ::1)
+or the exact name `localhost`: `http://evil.localhost` is refused without --insecure, before
+anything is resolved. Every failure (connect, timeout, protocol, an HTTP status) becomes one
+ApiError subclass with a one-line reason and never the text of a secret.
+
+The bounds of one request (the client applies them): it ends within `Connection.timeout` seconds,
+connect, headers and body together; its answer may hold at most `Connection.max_answer_bytes`
+once decompressed (jobwatch.api.body); an error body is read only up to MAX_ERROR_BODY_BYTES;
+a Retry-After is honoured up to MAX_RETRY_AFTER.
 """
 
 from __future__ import annotations
@@ -33,6 +40,17 @@ from jobwatch.errors import (
 
 #: error texts from a body or an exception are cut to this many characters
 MAX_ERROR_TEXT = 200
+#: the default cap on one answer, counted after decompression. Measured: a simulated answer is
+#: ~127 bytes per job, so this holds ~1M jobs; and a gzip bomb or an endless body stops here,
+#: `jobwatch status` peaking at ~190 MB RSS (tests/integration/test_hostile.py prints it). 256 MiB
+#: would put that peak past 300 MB: the buffered body alone is the cap.
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+#: the most read of an error body (only its error, message and errorId are used) and of the
+#: small answers (the workspace object, the exchanged token)
+MAX_ERROR_BODY_BYTES = 64 * 1024
+MAX_SMALL_ANSWER_BYTES = 1024 * 1024
+#: the longest wait a Retry-After can impose (seconds): a larger one is cut to this, and says so
+MAX_RETRY_AFTER = 600.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +59,36 @@ class Connection:
     workspace_id: str
     organization_id: str
     insecure: bool = False
+    #: the most one request may take, connect, headers and body together (seconds)
     timeout: float = 10.0
+    #: the largest answer accepted, in bytes after decompression; larger is a bad response
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One HTTP answer, read within its bounds."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code <= 299
 
 
 def is_loopback(host: str) -> bool:
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    """Whether `host` is literally loopback: 127.0.0.0/8, ::1 (or ::ffff:127.x) or `localhost`.
+
+    Only the exact name `localhost` counts: `x.localhost` or `localhost.` are names a resolver may
+    send anywhere, and nothing is resolved to find out.
+    """
+    host = host.lower()
+    if host == "localhost":
         return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
@@ -58,7 +99,20 @@ def is_loopback(host: str) -> bool:
 
 
 def check_connection_security(conn: Connection) -> str | None:
-    """Refuse plain http to a non-loopback host unless conn.insecure; then return a warning line."""
+    """Refuse plain http to a non-loopback host unless conn.insecure; then return a warning line.
+
+    Also refuses a timeout or an answer limit that is not a positive finite number.
+    """
+    if not (math.isfinite(conn.timeout) and conn.timeout > 0):
+        raise UsageError(
+            f"the request timeout must be a positive number of seconds, not {conn.timeout!r}"
+        )
+    if isinstance(conn.max_answer_bytes, bool) or not (
+        isinstance(conn.max_answer_bytes, int) and conn.max_answer_bytes > 0
+    ):
+        raise UsageError(
+            f"the answer limit must be a positive number of bytes, not {conn.max_answer_bytes!r}"
+        )
     parts = urlsplit(conn.base_url)
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
@@ -102,7 +156,10 @@ def root_os_error(exc: BaseException) -> OSError | None:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as seconds from now (>= 0): delta-seconds or an HTTP date; None if absent or unreadable."""
+    """Retry-After as seconds from now (>= 0): delta-seconds or an HTTP date; None if absent or unreadable.
+
+    Not capped: `response_error` caps it at MAX_RETRY_AFTER and says so.
+    """
     if value is None:
         return None
     value = value.strip()
@@ -126,7 +183,19 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def seconds_text(value: float) -> str:
-    return f"{value:g} s"
+    return f"{value:g} s" if value < 1e6 else f"{value:.0f} s"
+
+
+def retry_after_text(asked: float | None) -> tuple[float | None, str]:
+    """(the wait to honour, the message's "; retry after ..." part) for a parsed Retry-After."""
+    if asked is None:
+        return None, ""
+    if asked > MAX_RETRY_AFTER:
+        return MAX_RETRY_AFTER, (
+            f"; retry after {seconds_text(MAX_RETRY_AFTER)} (the server asked for "
+            f"{seconds_text(asked)}; jobwatch waits at most {seconds_text(MAX_RETRY_AFTER)})"
+        )
+    return asked, f"; retry after {seconds_text(asked)}"
 
 
 def transport_error(
@@ -194,7 +263,7 @@ def transport_error(
 
 
 def response_error(
-    response: httpx.Response,
+    response: Reply,
     doing: str,
     *,
     source: str,
@@ -209,7 +278,7 @@ def response_error(
     error_id = error = None
     try:
         body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+    except ValueError:  # JSONDecodeError; orjson 3.10 raises UnicodeDecodeError for bad UTF-8
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("errorId"), str | int) and not isinstance(body.get("errorId"), bool):
@@ -223,7 +292,9 @@ def response_error(
             texts.pop()
         if texts:
             error = scrub(": ".join(t.strip() for t in texts))[:MAX_ERROR_TEXT]
-    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+    retry_after, wait = retry_after_text(
+        parse_retry_after(response.headers.get("retry-after"), now)
+    )
     if status == 401:
         return Unauthorized(
             f"{doing}: the API refused the {source}", status=status, error_id=error_id, error=error
@@ -239,7 +310,6 @@ def response_error(
             f"{doing}: the API rejected the request", status=status, error_id=error_id, error=error
         )
     if status == 429:
-        wait = f"; retry after {seconds_text(retry_after)}" if retry_after is not None else ""
         return RateLimited(
             f"{doing}: rate limited{wait}",
             retry_after=retry_after,
@@ -248,7 +318,6 @@ def response_error(
             error=error,
         )
     if 500 <= status <= 599:
-        wait = f"; retry after {seconds_text(retry_after)}" if retry_after is not None else ""
         return ServerError(
             f"{doing}: server error{wait}",
             retry_after=retry_after,

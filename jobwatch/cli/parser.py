@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: env JOBWATCH_CONFIG or the platform config dir)",
+        help="config file (default: env SHARELY_JOBWATCH_CONFIG or the platform config dir)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     conn = _connection_options()

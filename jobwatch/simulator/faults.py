@@ -1,13 +1,16 @@
-"""Faults the simulator injects into its answers: errors, rate limits, latency, stalls, drops and
-malformed bodies. `Faults` may be changed while the server runs."""
+"""Faults the simulator injects into its answers: errors, rate limits, latency, stalls, drops,
+malformed bodies and hostile ones (jobwatch.simulator.hostile). `Faults` may be changed while the
+server runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 
 import orjson
 
+from jobwatch.simulator.hostile import HOSTILE_KINDS
 from jobwatch.simulator.scenarios import copy_job
 
 MALFORMED_KINDS = (
@@ -34,11 +37,23 @@ class Faults:
     malformed: str | None = None
     down: bool = False
     stall: float = 0.0
+    #: one of HOSTILE_KINDS: answers built to take over the client (see simulator.hostile)
+    hostile: str | None = None
+    #: `trickle` and `slow_headers`: seconds between two bytes
+    trickle_delay: float = 1.0
+    #: `huge_field`: the length of the huge fields
+    huge_field_chars: int = 100_000
+    #: `deep_nesting`: how deep the unknown field nests
+    nesting_depth: int = 1000
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "malformed" and value is not None and value not in MALFORMED_KINDS:
             raise ValueError(
                 f"unknown malformed kind {value!r}; choose one of {', '.join(MALFORMED_KINDS)}"
+            )
+        if name == "hostile" and value is not None and value not in HOSTILE_KINDS:
+            raise ValueError(
+                f"unknown hostile kind {value!r}; choose one of {', '.join(HOSTILE_KINDS)}"
             )
         if name == "error_rate" and not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
             raise ValueError("error_rate must be between 0 and 1")
@@ -50,6 +65,30 @@ def phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def queued_failure(
+    status: int,
+    body: object,
+    extra: Mapping[str, str] | None,
+    *,
+    error: Callable[[int, str, Iterable[tuple[str, str]]], Response],
+) -> Response:
+    """The answer `Simulator.fail_next` queued: `body` None for the standard error body (made by
+    `error`), bytes or str sent as is, anything else as JSON; `extra` headers replace defaults."""
+    hdrs = [("Content-Type", "application/json")]
+    if extra:
+        hdrs = [h for h in hdrs if h[0].lower() not in {k.lower() for k in extra}]
+        hdrs.extend(extra.items())
+    if body is None:
+        return error(status, phrase(status), [h for h in hdrs if h[0].lower() != "content-type"])
+    if isinstance(body, str):
+        payload = body.encode("utf-8")
+    elif isinstance(body, bytes):
+        payload = body
+    else:
+        payload = orjson.dumps(body)
+    return status, hdrs, payload
 
 
 def malformed_answer(kind: str, jobs: list[dict], payload: bytes) -> Response:

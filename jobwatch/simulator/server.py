@@ -4,7 +4,8 @@
 API of shared/sharely-api.md: the background-jobs endpoint, the workspace endpoint and the
 API-key exchange, with the same auth checks and `{"error", "errorId"}` error bodies. Its jobs and
 their evolution live in `scenarios.JobBook`; `faults.Faults` injects errors, rate limits,
-latency, stalls, malformed bodies and dropped connections at runtime; `jwt.JwtSigner` signs its
+latency, stalls, malformed bodies and dropped connections at runtime, and `hostile` answers built
+to take over the client (escapes, gzip bombs, endless bodies...); `jwt.JwtSigner` signs its
 tokens. Everything random comes from RNGs seeded by `seed`, so a scenario is the same on every run.
 
 `run_simulate()` is the body of `jobwatch simulate`: it serves in the foreground until Ctrl-C.
@@ -29,7 +30,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from jobwatch.simulator.faults import Faults, malformed_answer, phrase
+from jobwatch.simulator import hostile
+from jobwatch.simulator.faults import Faults, malformed_answer, phrase, queued_failure
 from jobwatch.simulator.jwt import JwtSigner
 from jobwatch.simulator.scenarios import (
     SCENARIOS,
@@ -304,12 +306,15 @@ class Simulator:
     ) -> _Response:
         with self.lock:
             error_id = uuid4(self._rng_errors)
-        body = orjson.dumps({"error": message, "errorId": error_id})
+        if self.faults.hostile == "escapes":
+            body = hostile.error_body(message, error_id)
+        else:
+            body = orjson.dumps({"error": message, "errorId": error_id})
         return status, [("Content-Type", "application/json"), *headers], body
 
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
-    ) -> _Response | _Drop:
+    ) -> _Response | _Drop | hostile.Streamed:
         path = urlsplit(raw_path).path
         jobs_match = _JOBS_PATH.fullmatch(path)
         job_ids = _peek_job_ids(body) if jobs_match and method == "POST" else None
@@ -374,13 +379,19 @@ class Simulator:
             return self._error(403, "organization does not own this workspace")
         return None
 
-    def _workspace_endpoint(self, ws: str, headers: Mapping[str, str]) -> _Response:
+    def _workspace_endpoint(
+        self, ws: str, headers: Mapping[str, str]
+    ) -> _Response | hostile.Streamed:
         denied = self._check_access(ws, headers)
         if denied is not None:
             return denied
         name, org = self._workspaces[ws]
-        body = orjson.dumps({"id": ws, "name": name, "organizationId": org})
-        return 200, [("Content-Type", "application/json")], body
+        workspace = {"id": ws, "name": name, "organizationId": org}
+        kind = self.faults.hostile
+        if kind is not None:
+            content = hostile.workspace_content(kind, workspace, self.faults)
+            return hostile.deliver(kind, 200, content, self.faults)
+        return 200, [("Content-Type", "application/json")], orjson.dumps(workspace)
 
     def _exchange_endpoint(self, ws: str, headers: Mapping[str, str]) -> _Response:
         key = (headers.get("x-api-key") or "").strip()
@@ -405,22 +416,7 @@ class Simulator:
             )
             erred = faults.error_rate > 0 and self._rng_faults.random() < faults.error_rate
         if queued is not None:
-            status, body, extra = queued
-            hdrs = [("Content-Type", "application/json")]
-            if extra:
-                hdrs = [h for h in hdrs if h[0].lower() not in {k.lower() for k in extra}]
-                hdrs.extend(extra.items())
-            if body is None:
-                return self._error(
-                    status, phrase(status), [h for h in hdrs if h[0].lower() != "content-type"]
-                )
-            if isinstance(body, str):
-                payload = body.encode("utf-8")
-            elif isinstance(body, bytes):
-                payload = body
-            else:
-                payload = orjson.dumps(body)
-            return status, hdrs, payload
+            return queued_failure(*queued, error=self._error)
         if limited:
             return self._error(
                 429, "Too Many Requests", [("Retry-After", faults.retry_after or "1")]
@@ -430,29 +426,22 @@ class Simulator:
             return self._error(faults.error_status, phrase(faults.error_status), extra_headers)
         return None
 
-    def _jobs_endpoint(self, ws: str, headers: Mapping[str, str], body: bytes) -> _Response:
+    def _jobs_endpoint(
+        self, ws: str, headers: Mapping[str, str], body: bytes
+    ) -> _Response | hostile.Streamed:
         failure = self._injected_failure()
         if failure is not None:
             return failure
         denied = self._check_access(ws, headers)
         if denied is not None:
             return denied
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return self._error(400, "Content-Type must be application/json")
-        try:
-            request = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return self._error(400, "request body is not valid JSON")
-        if not isinstance(request, dict):
-            return self._error(400, "request body must be a JSON object")
-        ids = request.get("jobIds")
-        if "jobIds" in request and (
-            not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)
-        ):
-            return self._error(400, "jobIds must be an array of strings")
-
+        ids = _requested_ids(headers, body)
+        if isinstance(ids, str):
+            return self._error(400, ids)
         malformed = self.faults.malformed
+        kind = self.faults.hostile
+        if kind == "retry_after":
+            return hostile.rate_limited(self._error(429, "Too Many Requests")[2])
         with self.lock:
             book = self.book
             book.advance()
@@ -460,7 +449,7 @@ class Simulator:
                 selected: list[dict] = []
                 payload = b"[]"
             elif ids is None:
-                selected = book.values() if malformed else []
+                selected = book.values() if malformed or kind else []
                 payload = book.all_jobs_body()
             else:
                 selected = book.select(ids)
@@ -469,13 +458,35 @@ class Simulator:
                 selected = [copy_job(j) for j in selected]
         if malformed:
             return malformed_answer(malformed, selected, payload)
+        if kind is not None:
+            content = hostile.jobs_content(kind, selected, payload, self.faults)
+            return hostile.deliver(kind, 200, content, self.faults)
         return 200, [("Content-Type", "application/json")], payload
+
+
+def _requested_ids(headers: Mapping[str, str], body: bytes) -> list[str] | None | str:
+    """A background-jobs request's jobIds (None: all jobs), or why the request is a 400."""
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return "Content-Type must be application/json"
+    try:
+        request = orjson.loads(body)
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError (orjson 3.10)
+        return "request body is not valid JSON"
+    if not isinstance(request, dict):
+        return "request body must be a JSON object"
+    ids = request.get("jobIds")
+    if "jobIds" in request and (
+        not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)
+    ):
+        return "jobIds must be an array of strings"
+    return ids
 
 
 def _peek_job_ids(body: bytes) -> list[str] | None:
     try:
         data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError (orjson 3.10)
         return None
     ids = data.get("jobIds") if isinstance(data, dict) else None
     return list(ids) if isinstance(ids, list) else None
@@ -554,6 +565,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(answer, _Drop):
                 self._drop()
                 return
+            if isinstance(answer, hostile.Streamed):
+                self.close_connection = True
+                answer.send(self.wfile, sim._stopping)
+                return
             self._send(answer)
         except OSError:
             self.close_connection = True
@@ -592,6 +607,7 @@ def run_simulate(
     latency: float = 0.0,
     rate_limit_every: int = 0,
     malformed: str | None = None,
+    hostile: str | None = None,
     growth: Growth | None = None,
 ) -> int:
     """Serve a simulator in the foreground until Ctrl-C; print how to point jobwatch at it."""
@@ -601,6 +617,7 @@ def run_simulate(
             latency=latency,
             rate_limit_every=rate_limit_every,
             malformed=malformed,
+            hostile=hostile,
         )
         sim = Simulator(scenario, seed=seed, jobs=jobs, faults=faults, growth=growth)
     except ValueError as exc:

@@ -34,9 +34,8 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import Job
-from jobwatch.store.paths import data_dir, ensure_private_dir
+from jobwatch.store.paths import LOG_FILE_NAME, data_dir, ensure_private_dir
 
-LOG_FILE_NAME = "jobwatch.log"
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 3
 #: jobs already failed when first seen are listed up to this many per poll, then counted
@@ -212,7 +211,7 @@ def _error_fields(error) -> str:
 class DefaultEventLog:
     """The event log in the current data dir, opened on first use.
 
-    The data dir is looked up on every call, so a change of JOBWATCH_DATA_DIR (tests do
+    The data dir is looked up on every call, so a change of SHARELY_JOBWATCH_DATA_DIR (tests do
     that) moves the log with it.
     """
 

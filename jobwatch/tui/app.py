@@ -37,12 +37,12 @@ from jobwatch.statuses import API_CODES, STATUSES
 from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, load_config, save_config
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.idle_gc import IdleCollector
+from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
 
 __all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard"]
 
 #: builds the client of a workspace (the session's by default; tests pass their own)
-ClientFactory = Callable[[WorkspaceConfig], SharelyClient]
 
 
 class JobwatchApp(App[int]):

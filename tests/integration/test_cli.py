@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -22,7 +23,7 @@ from jobwatch.cli.parser import EXIT_FAILED, EXIT_OK
 from jobwatch.poller import DEFAULT_MISSING_AFTER
 from jobwatch.statuses import STATUSES
 from jobwatch.tui.app import JobwatchApp
-from tests.support.cli import later, run
+from tests.support.cli import after_polls, run
 from tests.support.tui import ORG, WS, table_of, wait_for
 
 
@@ -87,8 +88,7 @@ def test_status_table_json_and_unknown_ids(sim, conn, capsys):
 def test_wait_exit_0_when_all_complete_and_prints_changes(sim, conn, capsys):
     sim.add_job("job-a", code=1)
     sim.add_job("job-b", code=1)
-    later(0.45, sim.set_status, "job-a", 2)
-    later(0.5, sim.set_status, "job-b", 2)
+    after_polls(sim, (sim.set_status, "job-a", 2), (sim.set_status, "job-b", 2))
     code, out, err = run(capsys, "wait", *conn, "job-a", "job-b", "--interval", "0.1")
     assert code == 0, err
     assert "RUNNING → ✓ COMPLETED" in out
@@ -97,7 +97,7 @@ def test_wait_exit_0_when_all_complete_and_prints_changes(sim, conn, capsys):
 def test_wait_exit_1_on_failure_and_names_the_ids(sim, conn, capsys):
     run_id = sim.add_job("job-a", code=1)
     sim.add_job("job-b", code=2)
-    later(0.3, sim.set_status, "job-a", 7)
+    after_polls(sim, (sim.set_status, "job-a", 7))
     code, out, err = run(capsys, "wait", *conn, "job-a", "job-b", "--interval", "0.1", "--quiet")
     assert code == 1
     assert out.strip() == f"TIMED_OUT  workflowId=job-a  runId={run_id}"
@@ -105,9 +105,12 @@ def test_wait_exit_1_on_failure_and_names_the_ids(sim, conn, capsys):
 
 def test_wait_json_lines_follow_continued_as_new(sim, conn, capsys):
     sim.add_job("job-a", code=1, run_id="run-1")
-    later(0.25, sim.set_status, "job-a", 6)
-    later(0.5, sim.set_status, "job-a", 1, None, "run-2")
-    later(0.75, sim.set_status, "job-a", 4, "CANCELED")
+    after_polls(
+        sim,
+        (sim.set_status, "job-a", 6),
+        (sim.set_status, "job-a", 1, None, "run-2"),
+        (sim.set_status, "job-a", 4, "CANCELED"),
+    )
     code, out, _ = run(capsys, "wait", *conn, "job-a", "--interval", "0.1", "--json")
     assert code == 1
     lines = [json.loads(line) for line in out.splitlines()]
@@ -140,7 +143,7 @@ def test_wait_survives_429_and_503_then_completes(sim, conn, capsys):
     sim.add_job("job-a", code=1)
     sim.fail_next(429, headers={"Retry-After": "0"})
     sim.fail_next(503)
-    later(0.2, sim.set_status, "job-a", 2)
+    after_polls(sim, (sim.set_status, "job-a", 2), each=4)
     code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
     assert code == 0
     assert "HTTP 429" in err and "HTTP 503" in err and "recovered" in err
@@ -193,8 +196,7 @@ def test_plain_http_to_remote_host_refused_before_connecting(conn, capsys):
 
 def test_history_after_wait_shows_every_transition(sim, conn, capsys):
     sim.add_job("job-a", code=1, run_id="run-1")
-    later(0.2, sim.set_status, "job-a", 6)
-    later(0.4, sim.set_status, "job-a", 3, None, "run-2")
+    after_polls(sim, (sim.set_status, "job-a", 6), (sim.set_status, "job-a", 3, None, "run-2"))
     assert run(capsys, "wait", *conn, "job-a", "--interval", "0.05")[0] == 1
     code, out, _ = run(capsys, "history", *conn, "job-a", "--json")
     assert code == 0
@@ -355,7 +357,7 @@ def test_status_reaches_the_workspace(sim, connect, capsys):
 
 def test_wait_reaches_the_workspace(sim, connect, capsys):
     sim.add_job("job-a", code=1)
-    later(0.2, sim.set_status, "job-a", 2)
+    after_polls(sim, (sim.set_status, "job-a", 2))
     code, out, err = run(capsys, "wait", *connect, "job-a", "--interval", "0.05")
     assert code == 0, err
     assert "RUNNING → ✓ COMPLETED" in out
@@ -467,7 +469,7 @@ def test_status_not_found_after_the_pollers_count_of_absences(sim, conn, capsys)
 
 
 def test_status_finds_a_job_that_appears_while_it_asks_again(sim, conn, capsys):
-    later(0.1, sim.add_job, "late", 1)
+    after_polls(sim, (sim.add_job, "late", 1), each=1)
     code, out, err = run(capsys, "status", *conn, "late", "--interval", "0.2")
     assert code == 0
     assert "late" in out and "not found" not in err
@@ -495,7 +497,7 @@ def test_status_help_says_when_an_id_is_not_found():
 @pytest.mark.parametrize("spelling", ["CANCELLED", "CANCELED"])
 def test_wait_exit_code_for_a_cancelled_job(sim, conn, capsys, spelling):
     sim.add_job("job-a", code=1)
-    later(0.2, sim.set_status, "job-a", 4, spelling)
+    after_polls(sim, (sim.set_status, "job-a", 4, spelling))
     code, out, _ = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--quiet")
     assert code == (EXIT_FAILED if STATUSES[4].failure else EXIT_OK)
     assert out.startswith(f"{STATUSES[4].name}  workflowId=job-a")
@@ -560,7 +562,9 @@ def test_workspaces_add_keeps_interval_and_theme_and_list_says_where_credentials
     # the workspace's interval is what wait polls at
     monkeypatch.setenv("PROD_KEY", sim.api_key)
     sim.add_job("job-a", code=1)
-    later(0.45, sim.set_status, "job-a", 2)
+    after_polls(sim, (sim.set_status, "job-a", 2), each=4)
+    started = time.monotonic()
     code, _, err = run(capsys, "wait", "-w", "prod", "job-a")
     assert code == 0, err
-    assert sum(1 for _, path, _ in sim.requests if path.endswith("/background-jobs")) >= 4
+    # four polls and the one that saw COMPLETED: far less than one default 2 s interval
+    assert time.monotonic() - started < 2.0

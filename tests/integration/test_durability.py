@@ -67,8 +67,8 @@ class Churn:
 def start_wait(sim: Simulator, data_dir: Path, *extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
-        "JOBWATCH_DATA_DIR": str(data_dir),
-        "JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
+        "SHARELY_JOBWATCH_DATA_DIR": str(data_dir),
+        "SHARELY_JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
         "SHARELY_ACCESS_TOKEN": sim.token,
     }
     argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.03"]
@@ -118,15 +118,17 @@ def test_kill_9_twenty_times_loses_nothing_and_keeps_the_database_sound(sim, tmp
     printed_total = 0
     with Churn(sim):
         for _ in range(20):
+            asked = sim.jobs_request_count
             proc = start_wait(sim, data)
-            # once it polls (its first line), let it run for a random while: before, during or
-            # between writes; waiting for the first line keeps a slow start from eating the run
-            assert proc.stdout is not None
-            first = proc.stdout.readline()
+            # once it polls, let it run for a random while: before, during or between writes
+            # (waiting for its first request keeps a slow start on a loaded machine from eating
+            # the run; reading its first line instead would lose what the pipe buffered)
+            deadline = time.monotonic() + 20
+            while sim.jobs_request_count == asked and time.monotonic() < deadline:
+                time.sleep(0.005)
             time.sleep(rng.uniform(0.0, 0.45))
             proc.send_signal(signal.SIGKILL)
             out, err = proc.communicate(timeout=10)
-            out = first + out
             assert proc.returncode == -signal.SIGKILL, err
             assert "Traceback" not in err
             printed = printed_states(out)

@@ -90,8 +90,8 @@ class User:
     def __init__(self, tmp_path: Path, **credentials: str) -> None:
         self.tmp_path = tmp_path
         self.env = {
-            "JOBWATCH_CONFIG": str(tmp_path / "config" / "config.toml"),
-            "JOBWATCH_DATA_DIR": str(tmp_path / "data"),
+            "SHARELY_JOBWATCH_CONFIG": str(tmp_path / "config" / "config.toml"),
+            "SHARELY_JOBWATCH_DATA_DIR": str(tmp_path / "data"),
             "TERM": "xterm-256color",
             "PATH": "/usr/bin:/bin",
             **credentials,

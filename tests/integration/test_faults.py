@@ -169,7 +169,7 @@ FAULTS = {
     "code not a number": (
         _set("malformed", "code_not_number"),
         _set("malformed", None),
-        ["bad response", "status.code is a str, expected a number"],
+        ["bad response", "status.code is a str, expected an integer"],
     ),
 }
 

@@ -203,8 +203,8 @@ def test_demo_no_tui_prints_and_writes_no_secret(tmp_path):
     env = {
         **os.environ,
         "TMPDIR": str(tmp),
-        "JOBWATCH_DATA_DIR": str(tmp_path / "data"),
-        "JOBWATCH_CONFIG": str(tmp_path / "config.toml"),
+        "SHARELY_JOBWATCH_DATA_DIR": str(tmp_path / "data"),
+        "SHARELY_JOBWATCH_CONFIG": str(tmp_path / "config.toml"),
     }
     env.pop("SHARELY_ACCESS_TOKEN", None)
     env.pop("SHARELY_API_KEY", None)

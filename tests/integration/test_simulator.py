@@ -19,6 +19,7 @@ import pytest
 from jobwatch.api.decode import parse_jobs
 from jobwatch.errors import BadResponse
 from jobwatch.simulator.faults import MALFORMED_KINDS, Faults
+from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID, HOSTILE_KINDS
 from jobwatch.simulator.scenarios import (
     DEMO_MAX_JOBS,
     STATIC_JOBS,
@@ -421,6 +422,128 @@ def test_faults_reject_unknown_kinds():
         Simulator("nope")
 
 
+# ----- hostile answers -----------------------------------------------------------------------
+
+
+def raw_jobs_request(sim, timeout=5.0) -> socket.socket:
+    """Send a background-jobs request on a raw socket (to read exactly what comes back)."""
+    body = b"{}"
+    head = (
+        f"POST /v1/workspaces/{sim.workspace_id}/background-jobs HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {sim.token}\r\n"
+        f"organizationid: {sim.organization_id}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    sock = socket.create_connection(("127.0.0.1", sim.port), timeout=timeout)
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def test_hostile_escapes_are_in_every_text_field(sim, client):
+    sim.faults.hostile = "escapes"
+    jobs = post_jobs(client, sim).json()
+    assert len(jobs) == len(STATIC_JOBS) + 1
+    assert all(j["runId"].startswith(EVIL) and j["status"]["name"].startswith(EVIL) for j in jobs)
+    assert jobs[-1]["workflowId"] == EVIL_WORKFLOW_ID
+    name = client.get(f"{sim.base_url}/v1/workspaces/{sim.workspace_id}", headers=auth(sim)).json()[
+        "name"
+    ]
+    assert name == EVIL + sim.workspace_name
+    error = post_jobs(client, sim, token="wrong").json()
+    assert all(error[k].startswith(EVIL) for k in ("error", "message", "errorId"))
+    for part in ("\x1b]52;c;", "\x1b]0;", "\x1b[2J", "\x9b", "\u202e", "\u2066", "\u200b"):
+        assert part in EVIL
+
+
+def test_hostile_huge_field_deep_nesting_and_huge_ints(sim, client):
+    sim.faults.hostile = "huge_field"
+    first = post_jobs(client, sim).json()[0]
+    assert len(first["workflowId"]) == len(first["runId"]) == 100_000
+    sim.faults.hostile = "deep_nesting"
+    body = post_jobs(client, sim).content
+    assert b"[" * 1000 + b"]" * 1000 in body and b"[" * 1001 not in body
+    sim.faults.hostile = "huge_int"
+    assert post_jobs(client, sim).json()[0]["status"]["code"] == 2**64 - 1
+    sim.faults.hostile = "beyond_int64"
+    assert b'"code":9223372036854775808' in post_jobs(client, sim).content
+
+
+@pytest.mark.parametrize(
+    ("kind", "size"), [("gzip_bomb_1mb", 1 << 20), ("gzip_bomb_10mb", 10 << 20)]
+)
+def test_hostile_gzip_bombs_are_valid_gzip_that_inflates_a_thousandfold(sim, kind, size):
+    import zlib
+
+    sim.faults.hostile = kind
+    with raw_jobs_request(sim) as sock:
+        answer = sock.makefile("rb")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += answer.read(1)
+        assert b"Content-Encoding: gzip" in head
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        assert size * 0.99 < length <= size
+        body = answer.read(length)
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    start = inflate.decompress(body[:65536])
+    assert start.startswith(b"[   ") and len(start) > 1000 * 65536  # 64 KB -> 63 MiB
+
+
+def test_hostile_gzip_bomb_checks_out_whole():
+    import gzip
+
+    from jobwatch.simulator.hostile import gzip_bomb
+
+    small = gzip.decompress(gzip_bomb(64 * 1024))  # checks the CRC-32 and the size
+    assert small.startswith(b"[ ") and small.endswith(b" ]") and len(small) > 60 << 20
+
+
+def test_hostile_endless_body_never_ends(sim):
+    sim.faults.hostile = "endless"
+    with raw_jobs_request(sim) as sock:
+        received = 0
+        while received < 20 << 20:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "the body ended"
+            received += len(chunk)
+    assert sim.port is not None
+
+
+@pytest.mark.parametrize("kind", ["trickle", "slow_headers"])
+def test_hostile_trickles_one_byte_per_delay(sim, kind):
+    sim.faults.hostile = kind
+    sim.faults.trickle_delay = 0.02
+    with raw_jobs_request(sim) as sock:
+        data = sock.recv(1)
+        if kind == "trickle":
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(1)
+        started = time.monotonic()
+        head = len(data)
+        while len(data) < head + 20:
+            data += sock.recv(100)
+        took = time.monotonic() - started
+    assert took > 0.3  # 20 bytes at 0.02 s each
+    assert data.startswith(b"HTTP/1.1 200")
+
+
+def test_hostile_retry_after(sim, client):
+    sim.faults.hostile = "retry_after"
+    r = post_jobs(client, sim)
+    assert r.status_code == 429 and r.headers["retry-after"] == "999999999"
+
+
+def test_hostile_kinds_are_checked_and_switch_off():
+    with pytest.raises(ValueError, match="hostile"):
+        Faults(hostile="nasty")
+    assert set(HOSTILE_KINDS) >= {"escapes", "gzip_bomb_10mb", "endless", "trickle"}
+    with Simulator("empty", faults=Faults(hostile="huge_int")) as s, httpx.Client() as c:
+        s.add_job("a")
+        assert post_jobs(c, s).json()[0]["workflowId"] == "huge-int"
+        s.faults.hostile = None
+        assert [j["workflowId"] for j in post_jobs(c, s).json()] == ["a"]
+
+
 # ----- test helpers ------------------------------------------------------------------------
 
 
@@ -598,6 +721,12 @@ def test_run_simulate_reports_a_busy_port(capsys):
         assert run_simulate(busy.getsockname()[1], "static", 10, 0) == 2
     err = capsys.readouterr().err
     assert "already in use" in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_simulate_refuses_an_unknown_hostile_kind(capsys):
+    assert run_simulate(0, "static", 10, 0, hostile="nasty") == 2
+    err = capsys.readouterr().err
+    assert "unknown hostile kind 'nasty'" in err and "gzip_bomb_10mb" in err
 
 
 def test_run_simulate_serves_until_ctrl_c():

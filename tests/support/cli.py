@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from jobwatch.cli.main import main
 
@@ -21,3 +22,25 @@ def later(seconds, fn, *args):
     timer.daemon = True
     timer.start()
     return timer
+
+
+def after_polls(sim, *steps, each=2, timeout=30.0):
+    """Run each step `(fn, *args)` in order from another thread, once the simulator has answered
+    `each` more background-jobs requests than when the previous step ran (the first step: `each`
+    requests in all). With each=2 the poll that saw the previous state has finished (the poller
+    never overlaps polls), so every state is seen by a whole poll, however slow the machine."""
+
+    def play() -> None:
+        seen = 0
+        deadline = time.monotonic() + timeout
+        for fn, *args in steps:
+            while sim.jobs_request_count < seen + each:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.002)
+            seen = sim.jobs_request_count
+            fn(*args)
+
+    thread = threading.Thread(target=play, daemon=True)
+    thread.start()
+    return thread

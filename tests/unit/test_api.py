@@ -23,7 +23,7 @@ from jobwatch.api.credentials import (
     TokenCommandError,
     jwt_expiry,
 )
-from jobwatch.api.decode import parse_jobs
+from jobwatch.api.decode import parse_answer, parse_jobs
 from jobwatch.api.transport import Connection, check_connection_security, parse_retry_after
 from jobwatch.errors import (
     ApiError,
@@ -899,3 +899,366 @@ async def test_reused_parse_matches_a_full_parse():
                 {j.workflow_id: j for j in parse_jobs(json.dumps(jobs).encode())}.values()
             )
             assert result.jobs == expected
+
+
+# -- bounds: answer size, encodings, fields, nesting, codes ---------------------------------
+
+
+class Chunks(httpx.AsyncByteStream):
+    """A body that arrives as these raw chunks (a real transport streams; MockTransport's
+    `content=` answers come read in advance)."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+        self.sent = 0
+
+    async def __aiter__(self):
+        for chunk in self.chunks:
+            self.sent += len(chunk)
+            yield chunk
+
+
+def streamed(body, headers=None, status=200):
+    stream = body if isinstance(body, Chunks) else Chunks(body)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, stream=stream, headers=headers)
+
+    return handler
+
+
+def limited_client(server, limit: int, **kw) -> SharelyClient:
+    return SharelyClient(
+        Connection(BASE, WS, ORG, max_answer_bytes=limit, **kw),
+        environ={"SHARELY_ACCESS_TOKEN": TOKEN},
+        transport=httpx.MockTransport(server),
+    )
+
+
+JOBS = json.dumps([job("a"), job("b", 2, "COMPLETED")]).encode()
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def deflate_bytes(data: bytes, raw: bool) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15 if raw else 15)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip_bytes(JOBS)),
+        ("x-gzip", gzip_bytes(JOBS)),
+        ("GZIP", gzip_bytes(JOBS[:10]) + gzip_bytes(JOBS[10:])),  # two gzip members
+        ("deflate", deflate_bytes(JOBS, raw=False)),
+        ("deflate", deflate_bytes(JOBS, raw=True)),
+        ("identity", JOBS),
+    ],
+)
+async def test_encoded_answers_are_decoded(encoding, body):
+    pieces = Chunks(*(body[i : i + 7] for i in range(0, len(body), 7)))
+    server = Server(streamed(pieces, {"Content-Encoding": encoding}))
+    async with make_client(server) as client:
+        result = await client.fetch_jobs(None)
+    assert [j.workflow_id for j in result.jobs] == ["a", "b"]
+    assert result.nbytes == len(JOBS)
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        ({"Content-Encoding": "br"}, b"xx", "unsupported Content-Encoding 'br'"),
+        ({"Content-Encoding": "gzip, gzip"}, gzip_bytes(gzip_bytes(JOBS)), "encoded 2 times"),
+        ({"Content-Encoding": "gzip"}, b"not gzip at all", "gzip body is corrupt"),
+        ({"Content-Encoding": "gzip"}, gzip_bytes(JOBS)[:-12], "ends before its compressed data"),
+        ({"Content-Encoding": "deflate"}, deflate_bytes(JOBS, False) + b"junk", "data follows"),
+    ],
+)
+async def test_undecodable_answers_are_bad_responses(headers, body, expected):
+    async with make_client(Server(streamed(body, headers))) as client:
+        with pytest.raises(BadResponse, match=expected):
+            await client.fetch_jobs(None)
+
+
+async def test_the_limit_counts_decompressed_bytes_and_stops_reading():
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15)
+    bomb = [packer.compress(b"[") + packer.flush(zlib.Z_FULL_FLUSH)]
+    bomb += [packer.compress(b" " * (1 << 20)) + packer.flush(zlib.Z_FULL_FLUSH)] * 64
+    stream = Chunks(*bomb)  # 64 MiB of JSON in ~66 KB
+    server = Server(streamed(stream, {"Content-Encoding": "deflate"}))
+    async with limited_client(server, 4 << 20) as client:
+        with pytest.raises(BadResponse) as info:
+            await client.fetch_jobs(None)
+    assert "larger than 4 MiB once decompressed" in info.value.message
+    assert stream.sent < sum(map(len, bomb)) / 4  # stopped reading soon after the limit
+
+
+@pytest.mark.parametrize("size", [1000, 1001])
+async def test_the_limit_is_exact(size):
+    body = b"[" + b" " * (size - 2) + b"]"
+    async with limited_client(Server(streamed(body)), 1000) as client:
+        if size <= 1000:
+            assert (await client.fetch_jobs(None)).jobs == []
+        else:
+            with pytest.raises(BadResponse, match="larger than 1000 bytes"):
+                await client.fetch_jobs(None)
+
+
+async def test_the_limit_also_applies_to_answers_read_in_advance():
+    async with limited_client(Server(respond(200, content=b"[" + b" " * 2000 + b"]")), 1000) as c:
+        with pytest.raises(BadResponse, match="larger than 1000 bytes"):
+            await c.fetch_jobs(None)
+
+
+async def test_an_error_body_is_read_only_up_to_its_bound():
+    stream = Chunks(b'{"error": "overloaded", "errorId": "e-1"}', *([b" " * 65536] * 100))
+    async with make_client(Server(streamed(stream, status=503))) as client:
+        with pytest.raises(ServerError) as info:
+            await client.fetch_jobs(None)
+    assert info.value.error_id == "e-1"
+    assert stream.sent < 1 << 20
+
+
+async def test_an_undecodable_error_body_still_gives_the_status():
+    headers = {"Content-Encoding": "gzip"}
+    async with make_client(Server(streamed(b"garbage", headers, status=502))) as client:
+        with pytest.raises(ServerError) as info:
+            await client.fetch_jobs(None)
+    assert info.value.status == 502
+
+
+@pytest.mark.parametrize(
+    ("timeout", "limit"), [(float("nan"), 10), (0.0, 10), (-1.0, 10), (5.0, 0), (5.0, True)]
+)
+def test_a_timeout_or_limit_that_is_not_positive_is_refused(timeout, limit):
+    with pytest.raises(UsageError):
+        limited_client(Server(), limit, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("workflowId", "w" * 4097, "workflowId is 4097 characters long"),
+        ("runId", "r" * 5000, "runId is 5000 characters long"),
+        ("name", "n" * 4097, "status.name is 4097 characters long"),
+    ],
+)
+def test_over_long_fields_are_bad_responses(field, value, expected):
+    item = job("a")
+    if field == "name":
+        item["status"]["name"] = value
+    else:
+        item[field] = value
+    with pytest.raises(BadResponse, match=expected) as info:
+        parse_jobs(json.dumps([item]).encode())
+    assert len(info.value.message) < 200  # the field is quoted cut short, if at all
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("18446744073709551615", "status.code 18446744073709551615 is outside the range"),
+        ("9223372036854775808", "status.code 9223372036854775808 is outside the range"),
+        ("-1", "status.code -1 is outside the range"),
+        ("-9223372036854775809", "status.code is a float, expected an integer"),
+        ("18446744073709551616", "status.code is a float, expected an integer"),
+        ("1" + "0" * 400, "not valid JSON"),
+        ("1.0", "status.code is a float, expected an integer"),
+    ],
+)
+def test_codes_outside_the_documented_range_are_bad_responses(code, expected):
+    body = b'[{"workflowId": "a", "status": {"code": %s}}]' % code.encode()
+    with pytest.raises(BadResponse, match=expected):
+        parse_jobs(body)
+    with pytest.raises(BadResponse, match=expected):
+        parse_answer(body, None)
+
+
+def test_the_largest_code_is_accepted():
+    [parsed] = parse_jobs(b'[{"workflowId": "a", "status": {"code": 9223372036854775807}}]')
+    assert parsed.status.code == 2**63 - 1
+
+
+# the answer's array and the job's object are two levels of the 1024
+@pytest.mark.parametrize("depth", [900, 1000, 1022])
+def test_nesting_up_to_the_bound_is_accepted(depth):
+    body = b'[{"workflowId": "a", "status": {"code": 1}, "x": %s}]' % (b"[" * depth + b"]" * depth)
+    assert [j.workflow_id for j in parse_jobs(body)] == ["a"]
+    assert [j.workflow_id for j in parse_answer(body, None).jobs] == ["a"]
+
+
+@pytest.mark.parametrize("depth", [1023, 100_000])
+def test_nesting_past_the_bound_is_a_bad_response(depth):
+    body = b'[{"workflowId": "a", "status": {"code": 1}, "x": %s}]' % (b"[" * depth + b"]" * depth)
+    for parse in (parse_jobs, lambda b: parse_answer(b, None)):
+        with pytest.raises(BadResponse, match="nested more than 1024 levels deep"):
+            parse(body)
+
+
+async def test_a_deeply_nested_changed_item_is_still_parsed_right():
+    """The reuse path decodes changed items one by one with msgspec: deep nesting there too."""
+    first = json.dumps([job("a"), job("b")]).encode()
+    deep = b"[" * 1000 + b"]" * 1000
+    second = first.replace(b'"runId": "run-1"}]', b'"runId": "run-2", "x": %s}]' % deep)
+    answers = [first, second]
+    async with make_client(Server(lambda r: httpx.Response(200, content=answers.pop(0)))) as c:
+        await c.fetch_jobs(None)
+        result = await c.fetch_jobs(None)
+    assert [(j.workflow_id, j.run_id) for j in result.jobs] == [("a", "run-1"), ("b", "run-2")]
+
+
+async def test_an_unexpected_parser_exception_is_a_bad_response(monkeypatch):
+    import jobwatch.api.client as client_module
+
+    def broken(content, last):
+        raise ZeroDivisionError(f"boom {TOKEN}")
+
+    monkeypatch.setattr(client_module, "parse_answer", broken)
+    async with make_client(Server()) as client:
+        with pytest.raises(BadResponse, match=r"could not be parsed \(ZeroDivisionError\)") as info:
+            await client.fetch_jobs(None)
+    assert_no_secret(info.value)
+
+
+async def test_the_workspace_keeps_its_scalars_only():
+    body = {"id": WS, "name": "Acme", "count": 3, "deep": [[[]]], "meta": {"a": 1}, "x": None}
+    async with make_client(Server(respond(200, body))) as client:
+        workspace = await client.get_workspace()
+    assert workspace == {"id": WS, "name": "Acme", "count": 3, "x": None}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"name": "n" * 5000}, "'name' is 5000 characters long"),
+        ({"name": 5}, "name is a int, expected a string"),
+        (b'{"name": "a", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}", "nested more than 1024"),
+        (b"[" * 100, "not valid JSON"),
+    ],
+)
+async def test_unusable_workspace_answers_are_bad_responses(body, expected):
+    handler = respond(200, content=body) if isinstance(body, bytes) else respond(200, body)
+    async with make_client(Server(handler)) as client:
+        with pytest.raises(BadResponse, match=expected):
+            await client.get_workspace()
+
+
+async def test_a_deeply_nested_token_answer_is_a_bad_response():
+    def exchange(request):
+        return httpx.Response(200, content=b'{"token": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+
+    client = SharelyClient(
+        Connection(BASE, WS, ORG),
+        environ={"SHARELY_API_KEY": API_KEY},
+        transport=httpx.MockTransport(exchange),
+    )
+    async with client:
+        with pytest.raises(BadResponse, match="did not return a"):
+            await client.fetch_jobs(None)
+
+
+# -- bounds: Retry-After, deadline, loopback ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "wait", "text"),
+    [
+        ("999999999", 600.0, "retry after 600 s (the server asked for 999999999 s;"),
+        ("601", 600.0, "retry after 600 s (the server asked for 601 s;"),
+        ("600", 600.0, "retry after 600 s"),
+        (email.utils.formatdate(NOW + 86400, usegmt=True), 600.0, "asked for 86400 s"),
+    ],
+)
+async def test_retry_after_is_capped_and_says_so(value, wait, text):
+    handler = respond(429, {"error": "slow down"}, headers={"Retry-After": value})
+    async with make_client(Server(handler)) as client:
+        with pytest.raises(RateLimited) as info:
+            await client.fetch_jobs(["a"])
+    assert info.value.retry_after == pytest.approx(wait)
+    assert text in info.value.describe()
+
+
+async def test_the_deadline_covers_a_body_that_trickles():
+    class Trickle(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            yield b"["
+            while True:
+                await asyncio.sleep(0.01)
+                yield b" "
+
+    server = Server(lambda request: httpx.Response(200, stream=Trickle()))
+    client = SharelyClient(
+        Connection(BASE, WS, ORG, timeout=0.3),
+        environ={"SHARELY_ACCESS_TOKEN": TOKEN},
+        transport=httpx.MockTransport(server),
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with client:
+        with pytest.raises(TransportError, match=r"did not finish within 0.3 s") as info:
+            await client.fetch_jobs(None)
+    assert loop.time() - started < 1.0
+    assert info.value.retryable and info.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("evil.localhost", False),
+        ("localhost.", False),
+        ("localhost.evil.com", False),
+        ("127.0.0.1.nip.io", False),
+        ("127.1", False),
+        ("0x7f000001", False),
+        ("2130706433", False),
+        ("128.0.0.1", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+    ],
+)
+def test_only_literal_loopback_is_loopback(host, loopback):
+    from jobwatch.api.transport import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_a_name_under_localhost_needs_insecure():
+    with pytest.raises(UsageError, match="evil.localhost"):
+        check_connection_security(Connection("http://evil.localhost", WS, ORG))
+    warning = check_connection_security(Connection("http://evil.localhost", WS, ORG, insecure=True))
+    assert warning is not None and "evil.localhost" in warning
+
+
+@pytest.mark.parametrize("status", [200, 503])
+async def test_invalid_utf8_is_a_bad_response_or_keeps_the_status(status):
+    """orjson 3.10 and msgspec 0.19 (the lowest pins) raise UnicodeDecodeError for it."""
+    body = (
+        b'{"error": "\xff\xfe", "errorId": "e\xff"}'
+        if status != 200
+        else b'[{"workflowId": "\xff"}]'
+    )
+    async with make_client(Server(respond(status, content=body))) as client:
+        with pytest.raises(BadResponse if status == 200 else ServerError) as info:
+            await client.fetch_jobs(None)
+    assert info.value.status == (None if status == 200 else 503)
+    if status == 200:
+        with pytest.raises(BadResponse, match="not valid JSON"):
+            parse_jobs(body)

@@ -75,20 +75,20 @@ def load_error(tmp_path: Path, text: str) -> ConfigError:
 
 
 def test_config_path_precedence(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("JOBWATCH_CONFIG", str(tmp_path / "env.toml"))
+    monkeypatch.setenv("SHARELY_JOBWATCH_CONFIG", str(tmp_path / "env.toml"))
     assert paths.config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
     assert paths.config_path() == tmp_path / "env.toml"
-    monkeypatch.delenv("JOBWATCH_CONFIG")
+    monkeypatch.delenv("SHARELY_JOBWATCH_CONFIG")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    assert paths.config_path() == tmp_path / "xdg" / "jobwatch" / "config.toml"
+    assert paths.config_path() == tmp_path / "xdg" / "sharely-jobwatch" / "config.toml"
 
 
 def test_data_dir_precedence(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("JOBWATCH_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("SHARELY_JOBWATCH_DATA_DIR", str(tmp_path / "d"))
     assert paths.data_dir() == tmp_path / "d"
-    monkeypatch.delenv("JOBWATCH_DATA_DIR")
+    monkeypatch.delenv("SHARELY_JOBWATCH_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert paths.data_dir() == tmp_path / "xdg" / "jobwatch"
+    assert paths.data_dir() == tmp_path / "xdg" / "sharely-jobwatch"
 
 
 def test_ensure_private_dir_creates_0700_and_leaves_existing_alone(tmp_path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import sqlite3
 import stat
 import subprocess
@@ -15,9 +16,20 @@ from pathlib import Path
 import pytest
 
 import jobwatch.store.history as history
-from jobwatch.errors import JobwatchError
+from jobwatch import durations
+from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.kinds import Kinds
 from jobwatch.models import Job, Status
-from jobwatch.store.history import HistoryError, HistoryStore, JobRecord, Transition
+from jobwatch.store import coverage, history_file, history_writes, schema
+from jobwatch.store.history import (
+    Annotation,
+    Answer,
+    HistoryError,
+    HistoryStore,
+    JobRecord,
+    Transition,
+)
+from jobwatch.windows import Gap, Window
 
 WS = "ws-1"
 RUNNING = Status(1, "RUNNING")
@@ -61,7 +73,7 @@ def count_transitions(path: Path, workspace_id: str = WS) -> int:
 
 def test_new_file_gets_latest_schema_and_wal(store: HistoryStore, db: Path):
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS) == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"jobs", "transitions", "polls", "tracked"} <= tables
@@ -80,7 +92,7 @@ def test_migrates_an_existing_v0_database_keeping_its_other_tables(db: Path):
     with HistoryStore(db) as s:
         assert s.record(WS, [job("a")], 1.0) == 1
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("SELECT x FROM unrelated").fetchall() == [(42,)]
     conn.close()
 
@@ -89,12 +101,12 @@ def test_later_migrations_run_in_order_on_reopen(db: Path, monkeypatch):
     with HistoryStore(db) as s:
         s.record(WS, [job("a")], 1.0)
     monkeypatch.setattr(
-        history, "MIGRATIONS", [*history.MIGRATIONS, "ALTER TABLE jobs ADD COLUMN note TEXT"]
+        schema, "MIGRATIONS", [*schema.MIGRATIONS, "ALTER TABLE jobs ADD COLUMN note TEXT"]
     )
     with HistoryStore(db) as s:
         assert s.job(WS, "a").status == RUNNING
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert "note" in [r[1] for r in conn.execute("PRAGMA table_info(jobs)")]
     conn.close()
 
@@ -160,7 +172,7 @@ def test_files_are_private(store: HistoryStore, db: Path):
 
 
 def test_open_default_uses_the_data_dir(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("JOBWATCH_DATA_DIR", str(tmp_path / "dd"))
+    monkeypatch.setenv("SHARELY_JOBWATCH_DATA_DIR", str(tmp_path / "dd"))
     with HistoryStore.open_default() as s:
         assert s.path == tmp_path / "dd" / "history.sqlite3"
     assert (tmp_path / "dd" / "history.sqlite3").exists()
@@ -174,12 +186,14 @@ def test_record_writes_only_changes_and_keeps_first_seen(store: HistoryStore):
     assert store.record(WS, [job("a"), job("b")], 11.0) == 0
     assert store.record(WS, [job("a", COMPLETED), job("b")], 12.0) == 1
     assert store.record(WS, [job("a", COMPLETED), job("b", run="r2")], 13.0) == 1
-    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0)
-    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0)
+    # first seen already running: the run's start is known only to be before 10.0
+    assert store.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 10.0, 12.0, start_observed_at=10.0)
+    assert store.job(WS, "b") == JobRecord("b", RUNNING, "r2", 10.0, 13.0, start_observed_at=10.0)
+    assert store.job(WS, "b").started == Window(None, 10.0)
     assert store.job(WS, "zzz") is None
     assert store.transitions(WS, "a") == [
         Transition(RUNNING, "r1", 10.0),
-        Transition(COMPLETED, "r1", 12.0),
+        Transition(COMPLETED, "r1", 12.0, not_before=10.0),  # last seen by a change at 10.0
     ]
     assert [r.workflow_id for r in store.jobs(WS)] == ["a", "b"]
     assert store.last_poll(WS) == 13.0
@@ -216,9 +230,12 @@ def test_workspaces_are_separate(store: HistoryStore):
     assert store.jobs("w3") == []
 
 
-def test_same_job_twice_in_one_observation(store: HistoryStore):
-    assert store.record(WS, [job("a"), job("a"), job("a", COMPLETED)], 1.0) == 2
+def test_same_job_twice_in_one_observation_keeps_the_last(store: HistoryStore):
+    # One state per job per poll (as the client's decoder does): no change that never happened.
+    assert store.record(WS, [job("a"), job("a"), job("a", COMPLETED)], 1.0) == 1
     assert store.job(WS, "a").status == COMPLETED
+    assert store.record(WS, [job("a", COMPLETED), job("a", RUNNING, "r2")], 2.0) == 1
+    assert [t.status for t in store.transitions(WS, "a")] == [COMPLETED, RUNNING]
 
 
 def test_history_survives_close_and_reopen(db: Path):
@@ -228,7 +245,7 @@ def test_history_survives_close_and_reopen(db: Path):
         s.set_tracked(WS, ["b", "a"])
     with HistoryStore(db) as s:
         assert s.record(WS, [job("a", COMPLETED), job("b")], 3.0) == 0
-        assert s.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 1.0, 2.0)
+        assert s.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 1.0, 2.0, start_observed_at=1.0)
         assert s.tracked(WS) == ["b", "a"]
         assert s.last_poll(WS) == 3.0
 
@@ -381,7 +398,7 @@ def test_other_writer_changes_are_seen_by_a_warm_store(db: Path):
 
 
 def test_lock_held_too_long_is_a_history_error(db: Path, monkeypatch):
-    monkeypatch.setattr(history.time, "sleep", lambda s: None)
+    monkeypatch.setattr(history_file.time, "sleep", lambda s: None)
     s = HistoryStore(db, busy_timeout=0.05)
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -400,8 +417,8 @@ def test_lock_held_too_long_is_a_history_error(db: Path, monkeypatch):
 
 def test_disk_full_is_a_history_error_and_earlier_data_survives(store: HistoryStore, db: Path):
     store.record(WS, [job(f"old{i}") for i in range(50)], 1.0)
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    pages = store._file._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._file._conn.execute(f"PRAGMA max_page_count = {pages + 2}")
     many = [job(f"new-{i:05d}-{'x' * 40}") for i in range(5000)]
     with pytest.raises(HistoryError) as info:
         store.record(WS, many, 2.0)
@@ -409,7 +426,7 @@ def test_disk_full_is_a_history_error_and_earlier_data_survives(store: HistorySt
     assert not isinstance(info.value, sqlite3.Error)
     assert len(store.jobs(WS)) == 50
     assert store.last_poll(WS) == 1.0
-    store._conn.execute("PRAGMA max_page_count = 1073741823")
+    store._file._conn.execute("PRAGMA max_page_count = 1073741823")
     assert store.record(WS, many[:10] + [job("old0", COMPLETED)], 3.0) == 11
     assert count_transitions(db) == 61
 
@@ -424,7 +441,7 @@ def test_sqlite_errors_never_escape_record(store: HistoryStore, monkeypatch):
 
             return fail
 
-    monkeypatch.setattr(store, "_conn", Boom())
+    monkeypatch.setattr(store._file, "_conn", Boom())
     with pytest.raises(HistoryError, match="disk I/O error"):
         store.record(WS, [job("a", COMPLETED)], 2.0)
     with pytest.raises(HistoryError):
@@ -447,3 +464,457 @@ def test_record_100k_jobs_is_fast(store: HistoryStore):
     again = time.perf_counter() - start
     assert first < 5.0, first
     assert again < 1.0, again
+
+
+# -- schema v2: migrating a v1 file, read-only files ---------------------------------------
+
+# The schema jobwatch wrote before observation windows (schema v1), as it was shipped.
+V1_DDL = """
+CREATE TABLE jobs (
+    workspace_id TEXT NOT NULL, workflow_id TEXT NOT NULL, status_code INTEGER NOT NULL,
+    status_name TEXT NOT NULL, run_id TEXT NOT NULL, first_seen REAL NOT NULL,
+    last_change REAL NOT NULL, PRIMARY KEY (workspace_id, workflow_id)
+) WITHOUT ROWID;
+CREATE TABLE transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, workflow_id TEXT NOT NULL,
+    status_code INTEGER NOT NULL, status_name TEXT NOT NULL, run_id TEXT NOT NULL,
+    observed_at REAL NOT NULL
+);
+CREATE INDEX transitions_by_job ON transitions (workspace_id, workflow_id, id);
+CREATE TABLE polls (workspace_id TEXT PRIMARY KEY, last_success REAL NOT NULL);
+CREATE TABLE tracked (
+    workspace_id TEXT NOT NULL, workflow_id TEXT NOT NULL, position INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, workflow_id)
+);
+"""
+
+
+def make_v1(db: Path) -> None:
+    """A history as jobwatch wrote it with schema v1: job a ran, then completed."""
+    db.parent.mkdir(exist_ok=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(V1_DDL)
+    conn.executemany(
+        "INSERT INTO transitions (workspace_id, workflow_id, status_code, status_name, run_id,"
+        " observed_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(WS, "a", 1, "RUNNING", "r1", 1.0), (WS, "a", 2, "COMPLETED", "r1", 2.0)],
+    )
+    conn.execute(
+        "INSERT INTO jobs VALUES (?, 'a', 2, 'COMPLETED', 'r1', 1.0, 2.0)",
+        (WS,),
+    )
+    conn.execute("INSERT INTO polls VALUES (?, 2.0)", (WS,))
+    conn.execute("INSERT INTO tracked VALUES (?, 'a', 0)", (WS,))
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+
+def test_a_v1_database_migrates_in_place_and_old_windows_stay_unknown(db: Path):
+    make_v1(db)
+    with HistoryStore(db) as s:
+        assert [t.not_before for t in s.transitions(WS, "a")] == [None, None]
+        assert s.job(WS, "a") == JobRecord("a", COMPLETED, "r1", 1.0, 2.0)
+        assert s.job(WS, "a").started is None  # never seen starting: not invented
+        assert s.gaps(WS) == [] and s.finished_runs(WS) == []
+        assert s.tracked(WS) == ["a"] and s.last_poll(WS) == 2.0
+        # A new change after migration has a window: the last poll that saw the old state.
+        assert (
+            s.record(WS, [job("a", RUNNING, "r2")], 5.0, answer=Answer([job("a", RUNNING, "r2")]))
+            == 1
+        )
+        assert s.transitions(WS, "a")[-1].window == Window(2.0, 5.0)
+        s.set_label(WS, "a", "nightly")
+        assert s.job(WS, "a").label == "nightly"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(history.MIGRATIONS)
+    conn.close()
+
+
+@pytest.fixture
+def read_only_dir(db: Path):
+    """db's directory made read-only (0555, the file 0444) for the test, writable again after."""
+    yield db.parent
+    os.chmod(db.parent, 0o755)
+    for path in db.parent.iterdir():
+        os.chmod(path, 0o644)
+
+
+def test_a_read_only_v1_file_is_read_as_it_is_and_never_written(db: Path, read_only_dir: Path):
+    make_v1(db)
+    with HistoryStore(db):  # checkpoint and close cleanly, as a finished jobwatch leaves it
+        pass
+    make_v1_again = sqlite3.connect(db)
+    make_v1_again.execute("PRAGMA user_version = 1")  # the migration above made it v2: undo
+    make_v1_again.close()
+    before = db.read_bytes()
+    os.chmod(db, 0o444)
+    os.chmod(read_only_dir, 0o555)
+    # Tests run as root, whom chmod does not stop: ask for read-only explicitly (the automatic
+    # choice on a read-only mount is tested below with a real read-only bind mount).
+    with HistoryStore(db, read_only=True) as s:
+        assert s.read_only
+        assert s.job(WS, "a").status == COMPLETED
+        assert [t.not_before for t in s.transitions(WS, "a")] == [None, None]
+        assert s.gaps(WS) == [] and s.annotations(WS) == {}
+        with pytest.raises(HistoryError, match="read-only"):
+            s.record(WS, [job("a", RUNNING, "r2")], 5.0)
+        with pytest.raises(HistoryError, match="read-only"):
+            s.set_label(WS, "a", "x")
+    assert db.read_bytes() == before
+    # root may make SQLite's shared-memory index beside it, but nothing is logged to write
+    wal = db.with_name(db.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_read_only_empty_file_reads_as_an_empty_history(db: Path, read_only_dir: Path):
+    db.parent.mkdir()
+    db.write_bytes(b"")
+    with HistoryStore(db, read_only=True) as s:
+        assert s.jobs(WS) == [] and s.gaps(WS) == [] and s.last_poll(WS) is None
+
+
+def test_a_missing_file_cannot_be_opened_read_only(db: Path):
+    with pytest.raises(HistoryError, match="does not exist"):
+        HistoryStore(db, read_only=True)
+
+
+_READ_ONLY_MOUNT = """
+import sys
+from jobwatch.store.history import HistoryStore
+s = HistoryStore(sys.argv[1])
+t = s.transitions("ws-1", "a")
+print(s.read_only, [x.not_before for x in t], len(s.gaps("ws-1")))
+"""
+
+
+def test_history_on_a_read_only_mount_opens_read_only_by_itself(db: Path, tmp_path: Path):
+    with HistoryStore(db) as s:
+        s.record(WS, [job("a")], 1.0, answer=Answer([job("a")]), interval=2.0)
+        s.record(WS, [job("a", COMPLETED)], 60.0, answer=Answer([job("a", COMPLETED)]))
+    before = db.read_bytes()
+    command = f"mount --bind -o ro {db.parent} {db.parent} && {sys.executable} -c '{_READ_ONLY_MOUNT}' {db}"
+    try:
+        proc = subprocess.run(
+            ["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=60
+        )
+    except FileNotFoundError:
+        pytest.skip("unshare is not installed")
+    if "mount" in proc.stderr and proc.returncode != 0:
+        pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "True [None, 1.0] 1"
+    assert db.read_bytes() == before
+
+
+# -- observation windows ----------------------------------------------------------------------
+
+
+def poll_all(store: HistoryStore, jobs: list[Job], at: float, interval: float = 2.0) -> int:
+    """One all-jobs poll that saw `jobs`, recorded the way the poller does (changes + answer)."""
+    known = {r.workflow_id: (r.status, r.run_id) for r in store.jobs(WS)}
+    changed = [j for j in jobs if known.get(j.workflow_id) != (j.status, j.run_id)]
+    return store.record(WS, changed, at, answer=Answer(jobs), interval=interval)
+
+
+def windows(store: HistoryStore, wid: str) -> list[Window]:
+    return [t.window for t in store.transitions(WS, wid)]
+
+
+def test_all_jobs_polls_give_each_change_its_window(store: HistoryStore):
+    a, b, c = job("a-1"), job("b-2"), job("c-3")
+    poll_all(store, [a, b], 10.0)  # first poll: both were already there, since when is unknown
+    poll_all(store, [a, b], 12.0)
+    poll_all(store, [a, b, c], 14.0)  # c appeared after the 12.0 poll, which did not list it
+    poll_all(store, [job("a-1", COMPLETED), b, c], 16.0)
+    assert windows(store, "a-1") == [Window(None, 10.0), Window(14.0, 16.0)]
+    assert windows(store, "c-3") == [Window(12.0, 14.0)]
+    assert store.job(WS, "c-3").started == Window(12.0, 14.0)
+    assert store.job(WS, "a-1").started == Window(None, 10.0)
+
+
+def test_a_job_missing_from_an_answer_keeps_the_last_time_it_was_seen(store: HistoryStore):
+    a, b = job("a"), job("b")
+    poll_all(store, [a, b], 10.0)
+    poll_all(store, [a, b], 12.0)
+    poll_all(store, [a], 14.0)  # b left the list
+    poll_all(store, [a], 16.0)
+    poll_all(store, [a, job("b", COMPLETED)], 18.0)
+    assert windows(store, "b")[-1] == Window(12.0, 18.0)
+    poll_all(store, [a, job("b", COMPLETED)], 20.0)
+    poll_all(store, [a, job("b", RUNNING, "r2")], 22.0)  # back in the answer: seen again
+    assert windows(store, "b")[-1] == Window(20.0, 22.0)
+
+
+def test_a_poll_of_chosen_ids_sees_only_those(store: HistoryStore):
+    x, z = job("x"), job("z")
+    poll_all(store, [x, z], 1.0)
+    for at in (3.0, 5.0):
+        store.record(WS, [], at, answer=Answer([x], ["x"]), interval=2.0)
+    poll_all(store, [job("x", COMPLETED), job("z", COMPLETED)], 7.0)
+    assert windows(store, "x")[-1] == Window(5.0, 7.0)
+    assert windows(store, "z")[-1] == Window(1.0, 7.0)  # the polls at 3 and 5 did not ask for z
+
+
+def test_an_id_asked_for_before_it_is_listed_appears_in_a_window(store: HistoryStore):
+    store.record(WS, [], 10.0, answer=Answer([], ["new-1"]), interval=2.0)
+    store.record(WS, [], 12.0, answer=Answer([], ["new-1"]), interval=2.0)
+    appeared = [job("new-1")]
+    store.record(WS, appeared, 14.0, answer=Answer(appeared, ["new-1"]), interval=2.0)
+    assert windows(store, "new-1") == [Window(12.0, 14.0)]
+
+
+def test_without_an_answer_a_poll_has_seen_only_what_changed(store: HistoryStore):
+    store.record(WS, [job("a")], 1.0)
+    store.record(WS, [job("a")], 3.0)
+    store.record(WS, [job("a", COMPLETED)], 5.0)
+    assert windows(store, "a") == [Window(None, 1.0), Window(1.0, 5.0)]  # wider, still true
+    store.record(WS, [job("a", COMPLETED)], 7.0, answer=Answer([job("a", COMPLETED)], ["a"]))
+    store.record(WS, [job("a", RUNNING, "r2")], 9.0)
+    assert windows(store, "a")[-1] == Window(7.0, 9.0)
+
+
+def test_another_writer_taking_a_job_out_of_the_answer_is_seen(db: Path):
+    with HistoryStore(db) as first, HistoryStore(db) as second:
+        a, b = job("a"), job("b")
+        first.record(WS, [a, b], 10.0, answer=Answer([a, b]))
+        second.record(WS, [], 12.0, answer=Answer([a]))  # its answer left b out
+        changed = [job("b", COMPLETED)]
+        first.record(WS, changed, 14.0, answer=Answer([a, *changed]))
+        # not 12.0: the poll at 12.0 did not see b
+        assert first.transitions(WS, "b")[-1].window == Window(10.0, 14.0)
+
+
+@pytest.mark.parametrize("moved_limit", [5000, 0])
+def test_windows_match_a_naive_model_over_random_polls(
+    store: HistoryStore, monkeypatch, moved_limit
+):
+    """Every shortcut (same list, count, position diff, full set) against a direct model; with
+    moved_limit 0, every shuffled answer takes the full-set path instead of the position diff,
+    and the stored rows of changed jobs are read by a scan instead of lookups by ID."""
+    monkeypatch.setattr(coverage, "MOVED_LIMIT", moved_limit)
+    if moved_limit == 0:
+        monkeypatch.setattr(history_writes, "SCAN_FROM", 1)
+    rng = random.Random(7)
+    ids = [f"j{i:02d}" for i in range(30)]
+    state = {wid: (RUNNING, "r0") for wid in ids[:20]}
+    seen_at: dict[str, float] = {}  # when each job was last in an answer, in its stored state
+    last_full: float | None = None
+    missing_at: dict[str, float] = {}
+    expected: dict[str, list[float | None]] = {}
+    previous: list[Job] | None = None
+    for step in range(120):
+        at = 10.0 + 2 * step
+        if rng.random() < 0.15 and previous is not None:
+            listed = previous  # the very same answer as last time
+        else:
+            for wid in ids:
+                x = rng.random()
+                if x < 0.05:
+                    state[wid] = (
+                        COMPLETED if state.get(wid, (RUNNING,))[0] == RUNNING else RUNNING,
+                        f"r{step}",
+                    )
+                elif wid not in state and x < 0.1:
+                    state[wid] = (RUNNING, f"r{step}")
+            present = [wid for wid in state if rng.random() > 0.1]
+            if rng.random() < 0.5:
+                rng.shuffle(present)
+            old = {j.workflow_id: j for j in previous or ()}
+            listed = []
+            for wid in present:
+                fresh = Job(wid, *state[wid])
+                listed.append(old[wid] if old.get(wid) == fresh else fresh)
+        partial = rng.random() < 0.25
+        requested = rng.sample(ids, 8) if partial else None
+        answer = [j for j in listed if requested is None or j.workflow_id in requested]
+        known = {r.workflow_id: (r.status, r.run_id) for r in store.jobs(WS)}
+        changed = [j for j in answer if known.get(j.workflow_id) != (j.status, j.run_id)]
+        for j in changed:
+            wid = j.workflow_id
+            if wid in known:
+                not_before: float | None = seen_at[wid]
+            else:
+                hints = [t for t in (last_full, missing_at.get(wid)) if t is not None]
+                not_before = max(hints) if hints else None
+            expected.setdefault(wid, []).append(not_before)
+        store.record(WS, changed, at, answer=Answer(answer, requested), interval=2.0)
+        for j in answer:
+            seen_at[j.workflow_id] = at
+        present_ids = {j.workflow_id for j in answer}
+        for wid in requested or ():
+            if wid not in present_ids and wid not in known:
+                missing_at[wid] = at
+        if requested is None:
+            last_full = at
+            previous = listed
+    got = {wid: [t.not_before for t in store.transitions(WS, wid)] for wid in expected}
+    assert got == expected
+    assert sum(len(v) for v in expected.values()) > 100
+
+
+# -- gaps ---------------------------------------------------------------------------------------
+
+
+def test_a_pause_longer_than_the_threshold_is_a_gap(store: HistoryStore):
+    a = [job("a")]
+    poll_all(store, a, 100.0)
+    poll_all(store, a, 110.0)  # exactly max(3 x 2 s, 10 s): not a gap
+    poll_all(store, a, 120.5)
+    poll_all(store, a, 122.0)
+    poll_all(store, a, 3722.0)  # jobwatch was not running for an hour
+    poll_all(store, a, 3737.0, interval=5.0)  # 15 s at a 5 s interval: not a gap
+    assert store.gaps(WS) == [Gap(110.0, 120.5), Gap(122.0, 3722.0)]
+    assert store.gaps(WS, 0.0, 115.0) == [Gap(110.0, 120.5)]
+    assert store.gaps(WS, 200.0, 300.0) == [Gap(122.0, 3722.0)]
+    assert store.gaps(WS, 3722.0, 4000.0) == []
+    assert store.gaps("other") == []
+
+
+def test_an_older_poll_recorded_late_neither_moves_time_back_nor_makes_a_gap(db: Path):
+    with HistoryStore(db) as first, HistoryStore(db) as second:
+        first.record(WS, [job("a")], 100.0, interval=2.0)
+        first.record(WS, [], 150.0, interval=2.0)
+        second.record(WS, [], 120.0, interval=2.0)  # another process, slower to write
+        assert first.last_poll(WS) == 150.0
+        assert first.gaps(WS) == [Gap(100.0, 150.0)]
+
+
+def test_gaps_of_a_job_cover_its_lifetime(store: HistoryStore):
+    a = job("a")
+    poll_all(store, [], 0.0)
+    poll_all(store, [a], 2.0)
+    poll_all(store, [a], 500.0)  # gap while a ran
+    poll_all(store, [job("a", COMPLETED)], 502.0)
+    poll_all(store, [job("a", COMPLETED)], 9000.0)  # a gap after a ended
+    assert store.job_gaps(WS, "a") == [Gap(2.0, 500.0)]
+    b = job("b")
+    poll_all(store, [job("a", COMPLETED), b], 9002.0)
+    poll_all(store, [job("a", COMPLETED), b], 20000.0)
+    assert store.job_gaps(WS, "b") == [Gap(9002.0, 20000.0)]  # still running: up to now
+    assert store.job_gaps(WS, "nobody") == []
+
+
+# -- finished runs and typical durations -------------------------------------------------------
+
+
+def test_a_run_seen_starting_and_ending_is_a_finished_run(store: HistoryStore):
+    old = job("old-1")  # already running at the first poll: when it started is unknown
+    poll_all(store, [old], 10.0)
+    poll_all(store, [old, job("tax-1")], 12.0)
+    poll_all(store, [old, job("tax-1")], 60.0)
+    poll_all(store, [job("old-1", COMPLETED), job("tax-1", COMPLETED)], 62.0)
+    done = [job("old-1", COMPLETED), job("tax-1", COMPLETED)]
+    # appeared between two polls of all jobs: its start is known
+    poll_all(store, [*done, job("tax-2")], 64.0)
+    poll_all(store, [*done, job("tax-2", COMPLETED)], 66.0)
+    # started again under a new run: a second run of the same workflowId
+    poll_all(store, [job("tax-1", RUNNING, "r2"), job("tax-2", COMPLETED)], 68.0)
+    poll_all(store, [job("tax-1", COMPLETED, "r2"), job("tax-2", COMPLETED)], 98.0)
+    runs = store.finished_runs(WS)
+    assert [(r.workflow_id, r.started, r.ended, r.code) for r in runs] == [
+        ("tax-1", Window(10.0, 12.0), Window(60.0, 62.0), 2),
+        ("tax-2", Window(62.0, 64.0), Window(64.0, 66.0), 2),
+        ("tax-1", Window(66.0, 68.0), Window(68.0, 98.0), 2),
+    ]
+    assert store.job(WS, "old-1").started == Window(None, 10.0)
+
+
+def test_typical_durations_from_the_history_and_labels_as_kinds(store: HistoryStore):
+    jobs = {f"role-create-{i}": job(f"role-create-{i}") for i in range(6)}
+    poll_all(store, [], 0.0)
+    poll_all(store, list(jobs.values()), 2.0)
+    at = 2.0
+    for i, wid in enumerate(jobs):
+        at += 10.0 + 2 * i
+        poll_all(store, [*jobs.values()], at - 2)
+        jobs[wid] = job(wid, COMPLETED)
+        poll_all(store, [*jobs.values()], at)
+    store.set_label(WS, "role-create-5", "the big one")
+    typical = store.typical_durations(WS, Kinds())
+    assert set(typical) == {"role-create", "the big one"}
+    assert typical["role-create"].runs == 5
+    assert typical["role-create"].median == pytest.approx(36.0)  # of 10, 22, 36, 52, 70 s
+    assert typical["the big one"].runs == 1
+
+
+def test_the_sql_rule_and_the_pure_rule_for_counted_runs_agree(store: HistoryStore):
+    rng = random.Random(3)
+    jobs: dict[str, Job] = {}
+    at = 0.0
+    for step in range(200):
+        at += rng.choice([1.0, 2.0, 9.0, 11.0, 30.0])
+        wid = f"k{rng.randrange(8)}-{rng.randrange(12)}"
+        current = jobs.get(wid)
+        if current is None or current.status.is_terminal:
+            jobs[wid] = Job(wid, RUNNING, f"r{step}")
+        else:
+            jobs[wid] = Job(
+                wid, rng.choice([COMPLETED, COMPLETED, Status(3, "FAILED")]), current.run_id
+            )
+        poll_all(store, list(jobs.values()), at)
+    runs = store.finished_runs(WS)
+    from_objects = durations.typical_durations(runs, Kinds().kind)
+    from_sql = store.typical_durations(WS, Kinds())
+    assert from_sql == from_objects
+    assert sum(t.runs for t in from_sql.values()) >= 10
+    assert any(not r.counts for r in runs)
+
+
+# -- labels and pins -------------------------------------------------------------------------
+
+
+def test_labels_and_pins_are_stored_per_job_and_returned_with_it(store: HistoryStore):
+    store.record(WS, [job("a"), job("b")], 1.0)
+    store.set_label(
+        WS, "a", "  nightly import \x1b[31m "
+    )  # stored as given: escaping is for display
+    store.set_pinned(WS, "b", True)
+    records = {r.workflow_id: r for r in store.jobs(WS)}
+    assert records["a"].label == "  nightly import \x1b[31m " and not records["a"].pinned
+    assert records["b"].label is None and records["b"].pinned
+    assert store.job(WS, "b").pinned
+    assert store.annotations(WS) == {
+        "a": Annotation("  nightly import \x1b[31m ", False),
+        "b": Annotation(None, True),
+    }
+    store.set_pinned(WS, "a", True)
+    assert store.annotations(WS)["a"] == Annotation("  nightly import \x1b[31m ", True)
+    store.set_label(WS, "a", "   ")  # blank clears
+    store.set_pinned(WS, "b", False)
+    assert store.annotations(WS) == {"a": Annotation(None, True)}
+    store.set_pinned(WS, "a", False)
+    assert store.annotations(WS) == {}
+    store.set_label("other", "a", "elsewhere")
+    assert store.job(WS, "a").label is None
+
+
+def test_a_label_is_bounded(store: HistoryStore):
+    store.set_label(WS, "a", "x" * history.MAX_LABEL_CHARS)
+    with pytest.raises(UsageError, match=f"at most {history.MAX_LABEL_CHARS}"):
+        store.set_label(WS, "a", "x" * (history.MAX_LABEL_CHARS + 1))
+    assert store.annotations(WS)["a"].label == "x" * history.MAX_LABEL_CHARS
+
+
+# -- cost at 100k jobs -------------------------------------------------------------------------
+
+
+def test_at_100k_jobs_a_quiet_tick_writes_one_row_and_a_busy_one_its_changes(store: HistoryStore):
+    jobs = [Job(f"wf-{i:06d}-4f1c-9a7e", RUNNING, f"run-{i}") for i in range(100_000)]
+    assert store.record(WS, jobs, 1.0, answer=Answer(jobs), interval=2.0) == 100_000
+    conn = store._file._conn
+
+    def rows_written(changed: list[Job], listed: list[Job], at: float) -> int:
+        before = conn.total_changes
+        store.record(WS, changed, at, answer=Answer(listed), interval=2.0)
+        return conn.total_changes - before
+
+    assert rows_written([], jobs, 3.0) == 1  # the same answer: only the poll time
+    assert rows_written([], list(jobs), 5.0) == 1  # an equal answer in a new list
+    done = [Job(j.workflow_id, COMPLETED, j.run_id) for j in jobs[:1000]]
+    busy = done + jobs[1000:]
+    assert rows_written(done, busy, 7.0) == 1000 + 1000 + 1  # transitions, job rows, poll
+    assert rows_written([], busy[1:], 9.0) == 1 + 1  # one job left the answer, and the poll
+    assert rows_written([], list(busy[1:]), 11.0) == 1
+    assert rows_written([], busy, 13.0) == 1 + 1  # it came back

@@ -9,7 +9,15 @@ import threading
 import pytest
 
 from jobwatch.api.client import FetchResult
-from jobwatch.errors import JobwatchError, NotFound, RateLimited, ServerError, Unauthorized
+from jobwatch.api.transport import MAX_RETRY_AFTER
+from jobwatch.errors import (
+    InternalError,
+    JobwatchError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
 from jobwatch.events import (
     HistoryFailed,
     JobAppeared,
@@ -49,7 +57,7 @@ class Recorder:
     def __init__(self):
         self.calls = []
 
-    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None, **seen):
         self.calls.append((workspace_id, list(jobs), observed_at, polled_at))
         return len(self.calls[-1][1])
 
@@ -163,7 +171,7 @@ class GatedRecorder(Recorder):
         self.gate = threading.Event()
         self.fail = fail
 
-    def record(self, workspace_id, jobs, observed_at, *, polled_at=None):
+    def record(self, workspace_id, jobs, observed_at, *, polled_at=None, **seen):
         assert self.gate.wait(5), "the test never opened the gate"
         if self.fail:
             raise JobwatchError("disk full")
@@ -260,3 +268,96 @@ async def test_only_fresh_jobs_are_compared_when_the_rest_is_the_list_last_diffe
     assert poller.jobs["b"] is b_done
     events = await poller.poll_once()
     assert [(type(e).__name__, e.job.workflow_id) for e in events[:-1]] == [("StatusChanged", "a")]
+
+
+# -- an unexpected exception never ends the loop ------------------------------------------
+
+
+class BrokenDiff(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "exc", [ValueError("no"), RecursionError("deep"), OverflowError("int too big"), KeyError("x")]
+)
+async def test_an_unexpected_exception_is_a_failed_poll_then_polling_recovers(exc):
+    src = Script(exc, [Job("a", RUNNING, "r1")])
+    p = Poller(src, "ws", rng=random.Random(1), clock=lambda: 0.0, log=None, backoff_base=0.001)
+    [failed] = await p.poll_once()
+    assert isinstance(failed, PollFailed) and isinstance(failed.error, InternalError)
+    assert failed.error.retryable and failed.error.exit_code == 3
+    assert type(exc).__name__ in failed.error.describe()
+    assert "test_poller.py:" in failed.error.message  # where it was raised
+    assert not p.stopped and p.failures == 1
+    recovered = await p.poll_once()
+    assert kinds(recovered) == [Recovered, JobAppeared, PollCompleted]
+
+
+async def test_run_keeps_going_through_unexpected_exceptions():
+    src = Script(ZeroDivisionError(), ZeroDivisionError(), [Job("a", DONE, "r1")])
+    p = Poller(src, "ws", job_ids=["a"], backoff_base=0.001, backoff_cap=0.01, log=None)
+    seen = []
+    async with asyncio.timeout(5):
+        async for batch in p.run(until_done=True):
+            seen.extend(batch)
+    assert [type(e) for e in seen if isinstance(e, PollFailed)] == [PollFailed, PollFailed]
+    assert p.done and not any(isinstance(e, PollerStopped) for e in seen)
+
+
+async def test_a_failing_diff_is_a_failed_poll_and_the_next_tick_compares_everything(monkeypatch):
+    src = Script([Job("a", RUNNING, "r1")], [Job("a", DONE, "r1")])
+    p = Poller(src, "ws", log=None, backoff_base=0.001)
+    original = Poller._diff
+    calls = []
+
+    def diff(self, *args, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise BrokenDiff("bug")
+        return original(self, *args, **kw)
+
+    monkeypatch.setattr(Poller, "_diff", diff)
+    [failed] = await p.poll_once()
+    assert isinstance(failed.error, InternalError) and "BrokenDiff: bug" in failed.error.message
+    events = await p.poll_once()
+    assert StatusChanged not in kinds(events) and JobAppeared in kinds(events)
+
+
+async def test_a_failing_diff_after_a_failed_poll_counts_as_the_next_attempt(monkeypatch):
+    src = Script(ServerError("down", status=503), [Job("a", RUNNING, "r1")])
+    p = Poller(src, "ws", log=None, backoff_base=0.001)
+    await p.poll_once()
+    monkeypatch.setattr(Poller, "_diff", lambda self, *a, **k: 1 / 0)
+    [failed] = await p.poll_once()
+    assert failed.attempt == 2 and p.failures == 2
+
+
+async def test_an_internal_error_text_is_bounded():
+    p = Poller(Script(ValueError("x" * 10_000)), "ws", log=None)
+    [failed] = await p.poll_once()
+    assert len(failed.error.describe()) < 400
+
+
+async def test_an_unexpected_history_exception_is_a_history_failure_and_kept():
+    class Flaky(Recorder):
+        def record(self, *args, **kw):
+            if not self.calls:
+                self.calls.append(None)
+                raise OverflowError("Python int too large to convert to SQLite INTEGER")
+            return super().record(*args, **kw)
+
+    hist = Flaky()
+    p = Poller(Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None)
+    first = await p.poll_once()
+    assert HistoryFailed in kinds(first)
+    failed = next(e for e in first if isinstance(e, HistoryFailed))
+    assert "OverflowError" in failed.error.describe()
+    await p.poll_once()
+    assert [job.workflow_id for job in hist.calls[1][1]] == ["a"]  # stored on the next tick
+
+
+async def test_a_retry_after_above_the_cap_waits_the_cap():
+    error = RateLimited("slow", retry_after=1e9)
+    p = Poller(Script(error), "ws", clock=lambda: 0.0, log=None)
+    [failed] = await p.poll_once()
+    assert failed.retry_in == MAX_RETRY_AFTER

@@ -116,7 +116,7 @@ class TestChoosingTheWorkspace:
         other.add_workspace(WorkspaceConfig("x", WS_A, ORG_A))
         save_config(other)
         assert list(Session.load(Flags(config=str(path))).config.workspaces) == ["x"]
-        # without --config: $JOBWATCH_CONFIG (the autouse fixture points it into tmp_path)
+        # without --config: $SHARELY_JOBWATCH_CONFIG (the autouse fixture points it into tmp_path)
         assert Session.load().config.workspaces == {}
 
 
@@ -226,7 +226,7 @@ def test_open_history_warns_and_goes_on_without_it(tmp_path, monkeypatch):
     store.close()
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    monkeypatch.setenv("JOBWATCH_DATA_DIR", str(blocker))
+    monkeypatch.setenv("SHARELY_JOBWATCH_DATA_DIR", str(blocker))
     heard: list[str] = []
     assert open_history(warn=heard.append) is None
     assert len(heard) == 1 and heard[0].startswith("history disabled: ")

@@ -1,0 +1,230 @@
+"""The history's read queries, as plain functions of a connection.
+
+Every function takes `windows`: whether the file has the version-2 columns and tables (a
+read-only file of an older version is read as it is: unknown windows, no gaps, no labels).
+The records they return are defined here too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import msgspec
+
+from jobwatch.durations import COUNTED_CODE, FinishedRun
+from jobwatch.models import Status
+from jobwatch.statuses import TERMINAL_CODES
+from jobwatch.windows import NARROW_WINDOW_SECONDS, Gap, Window
+
+
+class Transition(msgspec.Struct, frozen=True, gc=False):
+    status: Status
+    run_id: str
+    observed_at: float
+    #: the last successful poll that still saw the earlier state; None: unknown
+    not_before: float | None = None
+
+    @property
+    def window(self) -> Window:
+        return Window(self.not_before, self.observed_at)
+
+
+# A msgspec Struct, not a dataclass: the dashboard reads 100k of these on open, and a frozen
+# dataclass of nine fields took ~5 us each to build (0.5 s), a Struct a fraction of that.
+class JobRecord(msgspec.Struct, frozen=True, gc=False):
+    workflow_id: str
+    status: Status
+    run_id: str
+    first_seen: float
+    last_change: float
+    #: a person's name for the job (stored as given; escape it before showing it)
+    label: str | None = None
+    pinned: bool = False
+    #: the window in which the current (or last) run started (see `started`)
+    start_not_before: float | None = None
+    start_observed_at: float | None = None
+
+    @property
+    def started(self) -> Window | None:
+        """When the current (or last) run started; None: never seen starting or running."""
+        if self.start_observed_at is None:
+            return None
+        return Window(self.start_not_before, self.start_observed_at)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    label: str | None
+    pinned: bool
+
+
+def _job_select(windows: bool) -> str:
+    if not windows:
+        return (
+            "SELECT workflow_id, status_code, status_name, run_id, first_seen, last_change,"
+            " NULL, NULL, NULL, 0 FROM jobs j WHERE j.workspace_id = ?"
+        )
+    return (
+        "SELECT j.workflow_id, j.status_code, j.status_name, j.run_id, j.first_seen,"
+        " j.last_change, j.start_not_before, j.start_observed_at, a.label, coalesce(a.pinned, 0)"
+        " FROM jobs j LEFT JOIN annotations a"
+        " ON a.workspace_id = j.workspace_id AND a.workflow_id = j.workflow_id"
+        " WHERE j.workspace_id = ?"
+    )
+
+
+def _job_record(row: tuple) -> JobRecord:
+    wid, code, name, run_id, first_seen, last_change, start_nb, start_at, label, pinned = row
+    return JobRecord(
+        wid,
+        Status(code, name),
+        run_id,
+        first_seen,
+        last_change,
+        label,
+        pinned == 1,
+        start_nb,
+        start_at,
+    )
+
+
+def jobs(conn: sqlite3.Connection, windows: bool, workspace_id: str) -> list[JobRecord]:
+    """Every job ever seen in the workspace, in the order first seen."""
+    rows = conn.execute(
+        _job_select(windows) + " ORDER BY j.first_seen, j.workflow_id", (workspace_id,)
+    ).fetchall()
+    return [_job_record(row) for row in rows]
+
+
+def job(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str, workflow_id: str
+) -> JobRecord | None:
+    row = conn.execute(
+        _job_select(windows) + " AND j.workflow_id = ?", (workspace_id, workflow_id)
+    ).fetchone()
+    return None if row is None else _job_record(row)
+
+
+def transitions(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str, workflow_id: str
+) -> list[Transition]:
+    """The job's transitions, oldest first (the first one is when it was first seen)."""
+    not_before = "not_before" if windows else "NULL"
+    rows = conn.execute(
+        f"SELECT status_code, status_name, run_id, observed_at, {not_before} FROM transitions"
+        " WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
+        (workspace_id, workflow_id),
+    ).fetchall()
+    return [Transition(Status(code, name), run, at, nb) for code, name, run, at, nb in rows]
+
+
+def gaps(
+    conn: sqlite3.Connection,
+    windows: bool,
+    workspace_id: str,
+    start: float | None = None,
+    end: float | None = None,
+) -> list[Gap]:
+    """The workspace's gaps overlapping (start, end) (None: unbounded), oldest first."""
+    if not windows:
+        return []
+    lo = float("-inf") if start is None else start
+    hi = float("inf") if end is None else end
+    rows = conn.execute(
+        "SELECT started, ended FROM gaps WHERE workspace_id = ? AND started < ? AND ended > ?"
+        " ORDER BY started",
+        (workspace_id, hi, lo),
+    )
+    return [Gap(started, ended) for started, ended in rows]
+
+
+def job_lifetime(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str, workflow_id: str
+) -> tuple[float, float] | None:
+    """From the earliest time the job can have existed to when its watch ended: its last
+    change when it is over, else the workspace's last successful poll."""
+    first_nb = "min(coalesce(t.not_before, t.observed_at))" if windows else "min(t.observed_at)"
+    row = conn.execute(
+        f"SELECT {first_nb}, j.last_change, j.status_code, p.last_success"
+        " FROM transitions t JOIN jobs j"
+        " ON j.workspace_id = t.workspace_id AND j.workflow_id = t.workflow_id"
+        " LEFT JOIN polls p ON p.workspace_id = t.workspace_id"
+        " WHERE t.workspace_id = ? AND t.workflow_id = ?",
+        (workspace_id, workflow_id),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    first, last_change, code, last_poll = row
+    end = last_change if code in TERMINAL_CODES or last_poll is None else last_poll
+    return first, max(end, last_change)
+
+
+def finished_runs(conn: sqlite3.Connection, windows: bool, workspace_id: str) -> list[FinishedRun]:
+    """Every finished run whose start and end windows are both known, oldest end first."""
+    if not windows:
+        return []
+    rows = conn.execute(
+        "SELECT workflow_id, code, start_not_before, start_observed_at, end_not_before,"
+        " end_observed_at FROM runs WHERE workspace_id = ? ORDER BY end_observed_at",
+        (workspace_id,),
+    )
+    return [
+        FinishedRun(wid, Window(snb, sat), Window(enb, eat), code)
+        for wid, code, snb, sat, enb, eat in rows
+    ]
+
+
+def counted_durations(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str
+) -> list[tuple[str, float]]:
+    """(workflowId, seconds) of every run that counts for typical durations: the rule of
+    jobwatch.durations.FinishedRun.counts, in SQL, so that no run object is built: reading 100k
+    finished runs as FinishedRun objects took ~0.55 s; this way, with their kinds and medians,
+    HistoryStore.typical_durations takes 110-235 ms (python -m bench.history, 2 cores)."""
+    if not windows:
+        return []
+    rows = conn.execute(
+        "SELECT workflow_id, (end_not_before + end_observed_at - start_not_before"
+        " - start_observed_at) / 2 FROM runs WHERE workspace_id = ?1 AND code = ?2"
+        " AND start_observed_at - start_not_before <= ?3"
+        " AND end_observed_at - end_not_before <= ?3",
+        (workspace_id, COUNTED_CODE, NARROW_WINDOW_SECONDS),
+    )
+    return rows.fetchall()
+
+
+def annotations_of(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str
+) -> dict[str, Annotation]:
+    """Every labelled or pinned job of the workspace."""
+    if not windows:
+        return {}
+    rows = conn.execute(
+        "SELECT workflow_id, label, pinned FROM annotations WHERE workspace_id = ?",
+        (workspace_id,),
+    )
+    return {wid: Annotation(label, bool(pinned)) for wid, label, pinned in rows}
+
+
+def last_poll(conn: sqlite3.Connection, workspace_id: str) -> float | None:
+    row = conn.execute(
+        "SELECT last_success FROM polls WHERE workspace_id = ?", (workspace_id,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def tracked(conn: sqlite3.Connection, workspace_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT workflow_id FROM tracked WHERE workspace_id = ? ORDER BY position",
+        (workspace_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def run_chain(conn: sqlite3.Connection, workspace_id: str, workflow_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT run_id FROM transitions WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
+        (workspace_id, workflow_id),
+    )
+    return [run_id for run_id in dict.fromkeys(row[0] for row in rows) if run_id]
