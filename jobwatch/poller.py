@@ -1,7 +1,9 @@
 """The one polling loop shared by `jobwatch wait`, `jobwatch status` and the dashboard.
 
-One request per tick (the client splits only past its batch size), a diff against
-the last snapshot that becomes change events, every change written to the history
+One request per tick (the client splits only past its batch size; in all-jobs mode a large
+workspace is asked only for its jobs that can still change, and read whole at the slower
+discovery interval: jobwatch.schedule), a diff against the last snapshot that becomes change
+events, every change written to the history
 store, failed jobs and poll errors written to the event log (jobwatch.store.eventlog),
 exponential backoff with full jitter on errors, and Retry-After honoured (up to
 MAX_RETRY_AFTER). An exception that is not an ApiError (a bug, or one escaping a parser) never
@@ -21,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from jobwatch.api.transport import MAX_RETRY_AFTER
-from jobwatch.errors import ApiError, InternalError, JobwatchError
+from jobwatch.errors import ApiError, InternalError, JobwatchError, RateLimited
 from jobwatch.events import (
     Event,
     HistoryFailed,
@@ -36,6 +38,13 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+from jobwatch.schedule import (
+    DEFAULT_DISCOVERY_INTERVAL,
+    ActiveJobs,
+    Discovery,
+    Pace,
+    partial_worth_it,
+)
 from jobwatch.store.coverage import Answer
 
 if TYPE_CHECKING:
@@ -102,6 +111,7 @@ class Poller:
         rng: random.Random | None = None,
         log: EventSink | None = eventlog.DEFAULT,
         emit_before_write: bool = False,
+        discovery_interval: float = DEFAULT_DISCOVERY_INTERVAL,
     ) -> None:
         self.client = client
         #: run() hands out a tick's changes before its history write (the dashboard), and its
@@ -137,6 +147,15 @@ class Poller:
         # the list of jobs self.jobs was last compared with
         self._diffed_jobs: list[Job] | None = None
         self._wake = asyncio.Event()
+        #: all-jobs mode: when the whole list is read (jobwatch.schedule)
+        self.discovery = Discovery(discovery_interval)
+        #: all-jobs mode: the jobs a tick asks for between reads of the whole list
+        self.active = ActiveJobs(missing_after)
+        #: how much rate limits slow the ticks and the discovery down
+        self.pace = Pace()
+        #: the latest tick asked only for the active jobs (all-jobs mode, a large workspace)
+        self.partial = False
+        self._reading_all = False  # the tick under way reads the whole list (all-jobs mode)
 
     # -- what to ask for -------------------------------------------------------------
 
@@ -146,6 +165,22 @@ class Poller:
             return None
         jobs = self.jobs
         return [i for i in self.tracked if i not in jobs or not jobs[i].status.is_terminal]
+
+    def _next_request(self) -> tuple[list[str] | None, bool]:
+        """What this tick asks for: (IDs, None for the whole list; whether only the active jobs
+        of an all-jobs poll are asked for)."""
+        if self.tracked is not None:
+            return self.pending_ids(), False
+        partial = partial_worth_it(len(self.active), len(self.jobs))
+        if not partial or self.discovery.due(self.clock(), self.pace.factor):
+            return None, False
+        return self.active.ids(), True
+
+    @property
+    def last_full_read(self) -> float | None:
+        """When the whole list was last read, while the ticks in between ask only for the active
+        jobs (all-jobs mode, a large workspace); else None (every tick reads what it shows)."""
+        return self.discovery.last_read if self.partial else None
 
     @property
     def done(self) -> bool:
@@ -172,9 +207,12 @@ class Poller:
         if not self.tracked:
             self.tracked = None
             self.jobs.clear()
+            self.active.clear()
         self.refresh_now()
 
     def refresh_now(self) -> None:
+        """Poll now; in all-jobs mode, read the whole list (not only the active jobs)."""
+        self.discovery.force()
         self._wake.set()
 
     def pause(self) -> None:
@@ -232,7 +270,8 @@ class Poller:
 
     async def _fetch_and_diff(self) -> tuple[list[Event], _Batch | None]:
         started = time.perf_counter()
-        requested = self.pending_ids()
+        requested, partial = self._next_request()
+        self._reading_all = requested is None
         unchanged = False
         fresh: list[Job] | None = None
         try:
@@ -254,17 +293,26 @@ class Poller:
         self.failures = 0
         self.last_error = None
         key = tuple(requested) if requested is not None else True
+        # a tracked ID absent from the answer counts towards NOT_FOUND; an active job of an
+        # all-jobs poll is only no longer asked for (ActiveJobs.answered)
+        counted = None if partial else requested
         if unchanged and self._diffed == key:
             # The same bytes as last time: nothing to parse or compare, only absences to count.
-            changed = self._count_missing(jobs, requested, now, events, self.jobs, [])
+            changed = self._count_missing(jobs, counted, now, events, self.jobs, [])
         else:
             # Every job outside `fresh` equals one of the list self.jobs was last compared with.
             compare = fresh if fresh is not None and self._diffed == key else jobs
             if len(compare) > DIFF_IN_THREAD_JOBS:
                 # ~25 ms for 100k jobs: in a thread, the dashboard's event loop keeps running
-                changed = await asyncio.to_thread(self._diff, jobs, requested, now, events, compare)
+                changed = await asyncio.to_thread(self._diff, jobs, counted, now, events, compare)
             else:
-                changed = self._diff(jobs, requested, now, events, compare)
+                changed = self._diff(jobs, counted, now, events, compare)
+        if partial:
+            self.active.answered(requested or (), jobs)
+        elif requested is None:
+            self.discovery.read(now)
+        self.partial = partial
+        self.pace.succeeded()
         self._diffed = key
         self._diffed_jobs = jobs
         self.last_success = now
@@ -342,6 +390,8 @@ class Poller:
                     emit(RunIdChanged(job, prev.run_id, now))
             known[job.workflow_id] = job
             changed.append(job)
+        if self.tracked is None:
+            self.active.update(changed)
         return self._count_missing(jobs, requested, now, events, known, changed)
 
     def _count_missing(
@@ -375,6 +425,10 @@ class Poller:
         now = self.clock()
         self.failures += 1
         self.last_error = error
+        if isinstance(error, RateLimited) or error.status in (429, 503):
+            self.pace.rate_limited()
+        if self._reading_all and self.tracked is None:
+            self.discovery.failed(now, self.pace.factor)
         if not error.retryable:
             self.stopped = True
             return [PollerStopped(error, now)]
@@ -402,6 +456,7 @@ class Poller:
                 self._wake.clear()
                 await self._wake.wait()
             self._wake.clear()
+            tick_started = self.clock()
             if self.emit_before_write:
                 async with contextlib.aclosing(self._tick_emitting_first()) as tick:
                     async for events in tick:
@@ -415,7 +470,10 @@ class Poller:
             if self.failures:
                 delay = max(0.0, (self.next_poll_at or 0.0) - self.clock())
             else:
-                delay = self.interval
+                # ticks start one interval apart (slowed by rate limits): the tick's own time
+                # is taken off the wait, but the wait is never less than half an interval
+                every = self.interval * self.pace.factor
+                delay = max(every / 2, every - (self.clock() - tick_started))
                 self.next_poll_at = self.clock() + delay
             await self._sleep(delay)
 

@@ -14,6 +14,8 @@ flags at once are errors a person can act on (UsageError subclasses).
 
 Precedence, each decided by one function:
 - poll interval (`resolve_interval`): --interval, else the workspace's `interval`, else 2 s;
+- discovery interval (`resolve_discovery_interval`): --discovery-interval, else the workspace's
+  `discovery_interval`, else 30 s (jobwatch.schedule: how often all-jobs mode reads the whole list);
 - theme (`resolve_theme`): the workspace's `theme`, else the config's `theme`, else
   jobwatch-dark; a name that is not an available theme is skipped with a warning.
 
@@ -33,6 +35,7 @@ from jobwatch.api.credentials import ACCESS_TOKEN_ENV, API_KEY_ENV, CredentialSp
 from jobwatch.api.transport import Connection, check_connection_security
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
+from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.store.config import (
     DEFAULT_THEME,
     Config,
@@ -61,6 +64,7 @@ __all__ = [
     "credential_source",
     "credentials_for",
     "open_history",
+    "resolve_discovery_interval",
     "resolve_interval",
     "resolve_theme",
     "warn_on_stderr",
@@ -124,12 +128,15 @@ class Flags:
     insecure: bool = False
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     interval: float | None = None
+    discovery_interval: float | None = None
 
     def __post_init__(self) -> None:
         if not self.request_timeout > 0:
             raise UsageError("--request-timeout must be greater than 0")
         if self.interval is not None and not self.interval > 0:
             raise UsageError("--interval must be greater than 0")
+        if self.discovery_interval is not None and not self.discovery_interval > 0:
+            raise UsageError("--discovery-interval must be greater than 0")
 
     @property
     def direct(self) -> bool:
@@ -170,6 +177,16 @@ def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> f
     if workspace is not None and workspace.interval is not None:
         return workspace.interval
     return DEFAULT_INTERVAL
+
+
+def resolve_discovery_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds between reads of the whole list in all-jobs mode: --discovery-interval, else the
+    workspace's `discovery_interval`, else DEFAULT_DISCOVERY_INTERVAL."""
+    if flag is not None:
+        return flag
+    if workspace is not None and workspace.discovery_interval is not None:
+        return workspace.discovery_interval
+    return DEFAULT_DISCOVERY_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -256,6 +273,8 @@ class Target:
     interval: float
     #: the wanted theme (resolve_theme, before checking which themes the dashboard has)
     theme: str
+    #: seconds between reads of the whole list in all-jobs mode (resolve_discovery_interval)
+    discovery_interval: float = DEFAULT_DISCOVERY_INTERVAL
     #: where credentials are read from; None: os.environ (may hold secrets: never shown)
     environ: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
@@ -337,6 +356,7 @@ class Session:
             credentials=credentials_for(workspace),
             interval=resolve_interval(flags.interval, workspace),
             theme=resolve_theme(self.config, workspace).name,
+            discovery_interval=resolve_discovery_interval(flags.discovery_interval, workspace),
             environ=self.environ,
         )
 

@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from jobwatch.store.config import CredentialKind, WorkspaceInput
 
 
-def connection_flags(args: argparse.Namespace, *, interval: float | None = None) -> Flags:
+def connection_flags(
+    args: argparse.Namespace,
+    *,
+    interval: float | None = None,
+    discovery_interval: float | None = None,
+) -> Flags:
     """The connection options of a command that has them (status, wait, history, watch)."""
     from jobwatch.session import Flags
 
@@ -37,6 +42,7 @@ def connection_flags(args: argparse.Namespace, *, interval: float | None = None)
         insecure=args.insecure,
         request_timeout=args.request_timeout,
         interval=interval,
+        discovery_interval=discovery_interval,
     )
 
 
@@ -104,9 +110,10 @@ def dispatch(args: argparse.Namespace) -> int:
         case "history":
             return commands.cmd_history(connection_flags(args), args.job_id, as_json=args.json)
         case "watch":
-            return commands.cmd_watch(
-                connection_flags(args, interval=args.interval), args.job_ids, bare=False
+            flags = connection_flags(
+                args, interval=args.interval, discovery_interval=args.discovery_interval
             )
+            return commands.cmd_watch(flags, args.job_ids, bare=False)
         case None:
             return commands.cmd_watch(Flags(config=args.config), [], bare=True)
         case "workspaces":

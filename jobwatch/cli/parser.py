@@ -184,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
         "job_ids", nargs="*", metavar="JOB_ID", help="track only these (default: every job)"
     )
     _interval_option(p, "polls")
+    # 30 is jobwatch.schedule.DEFAULT_DISCOVERY_INTERVAL (not imported: see STATUS_HELP's note);
+    # tests/unit/test_session.py pins the two together.
+    p.add_argument(
+        "--discovery-interval",
+        type=_positive,
+        default=None,
+        metavar="S",
+        help="watching every job of a large workspace, each poll asks only for the jobs still "
+        "running and the whole list is read every S seconds, and at once on r (default: the "
+        "workspace's discovery_interval, else 30)",
+    )
 
     p = sub.add_parser("demo", help="the dashboard against a built-in simulator: no account needed")
     p.add_argument(

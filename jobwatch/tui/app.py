@@ -183,6 +183,7 @@ class JobwatchApp(App[int]):
             poll=self.poll,
             interval=self.interval,
             bell=self.config.bell,
+            discovery_interval=self.session.flags.discovery_interval,
         )
 
     @property

@@ -54,13 +54,23 @@ class Health:
     error: JobwatchError | None = None
     retry_at: float | None = None
     attempt: int = 0
+    #: when the whole list was last read, while the polls in between ask only for the jobs that
+    #: can change (all-jobs mode, a large workspace: jobwatch.schedule); None otherwise
+    last_full: float | None = None
 
 
-def health_after(health: Health, events: Iterable[Event], last_success: float | None) -> Health:
-    """The health once a tick's events happened (`last_success`: the poller's last good poll)."""
+def health_after(
+    health: Health,
+    events: Iterable[Event],
+    last_success: float | None,
+    *,
+    last_full: float | None = None,
+) -> Health:
+    """The health once a tick's events happened (`last_success`: the poller's last good poll;
+    `last_full`: its last read of the whole list, when it reads the list only now and then)."""
     for event in events:
         if isinstance(event, PollCompleted):
-            health = Health("ok", last_success=event.at)
+            health = Health("ok", last_success=event.at, last_full=last_full)
         elif isinstance(event, PollFailed):
             health = Health(
                 "retrying",

@@ -105,6 +105,7 @@ class MainScreen(Screen):
         poll: bool = True,
         interval: float | None = None,
         bell: bool = True,
+        discovery_interval: float | None = None,
     ) -> None:
         super().__init__()
         self.history = history
@@ -114,7 +115,12 @@ class MainScreen(Screen):
         self.interval_override = interval
         self.bell_enabled = bell
         self._sessions = Sessions(
-            self, store=history, client_factory=client_factory, clock=clock, interval=interval
+            self,
+            store=history,
+            client_factory=client_factory,
+            clock=clock,
+            interval=interval,
+            discovery_interval=discovery_interval,
         )
         self._counts = StatusCounts()
         self._status_filter: frozenset[int] | None = None
