@@ -144,8 +144,10 @@ class Poller:
         self._unsaved: list[tuple[float, list[Job], Answer | None]] = []
         # the request whose answer self.jobs reflects; None after the tracked set changed
         self._diffed: tuple[str, ...] | bool | None = None
-        # the list of jobs self.jobs was last compared with
-        self._diffed_jobs: list[Job] | None = None
+        # the client's epoch (FetchResult.epoch) of which self.jobs holds every job handed out;
+        # None when self.jobs was changed otherwise (untrack, NOT_FOUND) or is unsure
+        self._epoch: int | None = None
+        self._marked_gone = False  # this tick marked a job NOT_FOUND (see _epoch)
         self._wake = asyncio.Event()
         #: all-jobs mode: when the whole list is read (jobwatch.schedule)
         self.discovery = Discovery(discovery_interval)
@@ -201,6 +203,7 @@ class Poller:
         self._diffed = None
         drop = set(ids)
         self.tracked = [i for i in self.tracked if i not in drop]
+        self._epoch = None  # jobs leave self.jobs: the next answer is compared whole
         for i in drop:
             self.jobs.pop(i, None)
             self.misses.pop(i, None)
@@ -264,7 +267,7 @@ class Poller:
         except Exception as exc:
             _log.debug("unexpected exception while polling", exc_info=True)
             # what self.jobs reflects is unsure now: the next tick compares every job again
-            self._diffed = self._diffed_jobs = None
+            self._diffed = self._epoch = None
             self.failures = failures  # a fetch that worked before the failure is no recovery
             return self._failed(InternalError.from_exception(exc)), None
 
@@ -274,6 +277,7 @@ class Poller:
         self._reading_all = requested is None
         unchanged = False
         fresh: list[Job] | None = None
+        epoch: int | None = None
         try:
             if requested is not None and not requested:
                 jobs: list[Job] = []
@@ -282,7 +286,8 @@ class Poller:
                 result = await self.client.fetch_jobs(requested)
                 jobs, nbytes = result.jobs, result.nbytes
                 unchanged = result.unchanged
-                if result.previous is self._diffed_jobs is not None:
+                epoch = result.epoch
+                if result.fresh is not None and epoch is not None and epoch == self._epoch:
                     fresh = result.fresh
         except ApiError as error:
             return self._failed(error), None
@@ -300,8 +305,8 @@ class Poller:
             # The same bytes as last time: nothing to parse or compare, only absences to count.
             changed = self._count_missing(jobs, counted, now, events, self.jobs, [])
         else:
-            # Every job outside `fresh` equals one of the list self.jobs was last compared with.
-            compare = fresh if fresh is not None and self._diffed == key else jobs
+            # Every job outside `fresh` is one self.jobs already holds (FetchResult.fresh).
+            compare = fresh if fresh is not None else jobs
             if len(compare) > DIFF_IN_THREAD_JOBS:
                 # ~25 ms for 100k jobs: in a thread, the dashboard's event loop keeps running
                 changed = await asyncio.to_thread(self._diff, jobs, counted, now, events, compare)
@@ -314,7 +319,11 @@ class Poller:
         self.partial = partial
         self.pace.succeeded()
         self._diffed = key
-        self._diffed_jobs = jobs
+        # self.jobs holds this epoch's jobs, unless it changed otherwise (a job marked NOT_FOUND
+        # holds no job of the client's) or an unchanged answer went uncompared after that
+        gone, self._marked_gone = self._marked_gone, False
+        uncompared = unchanged and self._epoch is None
+        self._epoch = None if gone or uncompared else epoch
         self.last_success = now
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
@@ -417,6 +426,7 @@ class Poller:
                 if misses >= self.missing_after:
                     gone = Job(wid, NOT_FOUND, known[wid].run_id if wid in known else "")
                     known[wid] = gone
+                    self._marked_gone = True
                     changed.append(gone)
                     emit(JobNotFound(wid, now))
         return changed

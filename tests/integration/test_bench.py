@@ -146,10 +146,13 @@ async def test_a_poll_where_nothing_changed_parses_and_records_nothing(monkeypat
         token_env="TOKEN",
     )
     parsed = []
-    real_parse = api.parse_answer
-    monkeypatch.setattr(
-        api, "parse_answer", lambda body, last: parsed.append(1) or real_parse(body, last)
-    )
+    real_decode = api.decode_reusing
+
+    async def counted(body, cache):
+        parsed.append(1)
+        return await real_decode(body, cache)
+
+    monkeypatch.setattr(api, "decode_reusing", counted)
     try:
         client = SharelyClient(
             connection_for(ws), credentials_for(ws), environ={"TOKEN": sim.token}
