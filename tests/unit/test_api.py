@@ -887,7 +887,8 @@ async def test_batches_share_the_cache_with_the_whole_list():
         some = await client.fetch_jobs(["wf-1", "wf-3"])
         again = await client.fetch_jobs(None)
     assert (
-        some.fresh == [] and [j is whole.jobs[i] for i, j in zip((1, 3), some.jobs, strict=True)] == [True] * 2
+        some.fresh == []
+        and [j is whole.jobs[i] for i, j in zip((1, 3), some.jobs, strict=True)] == [True] * 2
     )
     assert again.fresh == [] and all(a is b for a, b in zip(again.jobs, whole.jobs, strict=True))
 
