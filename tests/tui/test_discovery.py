@@ -101,3 +101,37 @@ async def test_the_dashboard_polls_running_jobs_and_r_reads_the_whole_list(tmp_p
             assert len(table) == known  # new jobs wait for the next read of the whole list
             await pilot.press("r")
             await wait_for(pilot, lambda: len(table) > known, what="new jobs after r")
+
+
+async def test_many_never_seen_jobs_are_looked_up_in_a_thread_one_by_one():
+    import threading
+    from types import SimpleNamespace
+
+    from jobwatch.events import JobAppeared
+    from jobwatch.models import Job, Status
+    from jobwatch.tui.job_index import JobIndex
+    from jobwatch.tui.model import LOOKUP_IN_THREAD, JobRow, WorkspaceHistory
+    from jobwatch.tui.poll_session import _rows_of
+
+    threads: list[str] = []
+
+    class Store:
+        def job(self, workspace_id, workflow_id):
+            threads.append(threading.current_thread().name)
+            return None
+
+        def jobs(self, workspace_id):  # the whole workspace: never read per tick
+            raise AssertionError("read every stored job")
+
+    shown = JobIndex()
+    shown.upsert([JobRow("old", Status(2, "COMPLETED"), "r", 1.0, 1.0)])
+    session = SimpleNamespace(initial={}, history=WorkspaceHistory(Store(), WS))
+    main = threading.current_thread().name
+    for count in (LOOKUP_IN_THREAD, LOOKUP_IN_THREAD + 1):
+        threads.clear()
+        events = [
+            JobAppeared(Job(f"new-{i}", Status(1, "RUNNING"), "r"), 5.0) for i in range(count)
+        ]
+        rows = await _rows_of(events, SimpleNamespace(jobs={}), session, shown)
+        assert len(rows) == count == len(threads)
+        assert set(threads) == ({main} if count == LOOKUP_IN_THREAD else {threads[0]} - {main})
