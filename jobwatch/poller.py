@@ -174,7 +174,8 @@ class Poller:
         if self.tracked is not None:
             return self.pending_ids(), False
         partial = partial_worth_it(len(self.active), len(self.jobs))
-        if not partial or self.discovery.due(self.clock(), self.pace.factor):
+        factor = self.pace.factor
+        if not partial or self.discovery.due(self.clock(), factor, self.interval * factor):
             return None, False
         return self.active.ids(), True
 

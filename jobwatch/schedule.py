@@ -146,12 +146,15 @@ class Discovery:
         self._forced = True
         self._not_before: float | None = None
 
-    def due(self, now: float, factor: float = 1.0) -> bool:
+    def due(self, now: float, factor: float = 1.0, tick: float = 0.0) -> bool:
+        """Whether this tick reads the whole list. `tick`: the time to the next tick; the list is
+        read at the last tick before the interval would be overrun, so that a job that appeared
+        just after a read is seen within one interval (not one interval and one tick)."""
         if self._forced or self.last_read is None:
             return True  # asked for, or never read: nothing to ask for by ID yet
         if self._not_before is not None and now < self._not_before:
             return False
-        return now - self.last_read >= self.interval * factor
+        return now + tick - self.last_read >= self.interval * factor
 
     def force(self) -> None:
         self._forced = True

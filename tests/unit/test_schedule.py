@@ -88,6 +88,8 @@ def test_discovery_is_due_first_then_every_interval_and_when_forced():
     d.read(0.0)
     assert not d.due(29.9) and d.due(30.0)
     assert not d.due(59.0, factor=2.0) and d.due(60.0, factor=2.0)
+    # with ticks 2 s apart, the last tick before the interval is overrun reads the list
+    assert not d.due(27.9, tick=2.0) and d.due(28.0, tick=2.0)
     d.force()
     assert d.due(1.0)
     d.read(1.0)

@@ -310,9 +310,13 @@ class MainScreen(Screen):
 
     def _update_title(self) -> None:
         title = self._counts.title()
-        self.app.title = title
+        # App.title and sub_title are repainting reactives: setting them repainted the whole
+        # screen on every poll that changed a count (nothing on screen shows them; the terminal
+        # title is set below). Measured at 100k jobs, growing: ~8 ms of each tick's repaint.
+        app = self.app
+        app.set_reactive(type(app).title, title)
         if self.session is not None:
-            self.app.sub_title = self.session.name
+            app.set_reactive(type(app).sub_title, self.session.name)
         if title != self._last_title:
             self._last_title = title
             set_terminal_title = getattr(self.app, "set_terminal_title", None)
