@@ -71,7 +71,7 @@ def start_wait(sim: Simulator, data_dir: Path, *extra: str) -> subprocess.Popen:
         "SHARELY_JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
         "SHARELY_ACCESS_TOKEN": sim.token,
     }
-    argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.03"]
+    argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.1"]
     argv += ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
     argv += ["--organization-id", sim.organization_id, *extra, *JOBS]
     return subprocess.Popen(
