@@ -34,7 +34,7 @@ class NoTerminal(UsageError):
 
     def __init__(self, missing: str) -> None:
         super().__init__(
-            f"the dashboard needs a terminal, and {missing}: for scripts use `jobwatch status` "
+            f"the dashboard needs a terminal and {missing}: for scripts use `jobwatch status` "
             "or `jobwatch wait`, or add --plain for one line per change"
         )
 

@@ -45,7 +45,9 @@ def read_ids(stream: BinaryIO) -> list[str]:
     """The IDs in `stream` (see the module docstring); raises UsageError past a bound."""
     data = stream.read(MAX_STDIN_BYTES + 1)
     if len(data) > MAX_STDIN_BYTES:
-        raise UsageError(f"standard input: more than {MAX_STDIN_BYTES // (1024 * 1024)} MB of IDs")
+        limit = MAX_STDIN_BYTES
+        size = f"{limit // 1048576} MB" if limit >= 1048576 else f"{limit} bytes"
+        raise UsageError(f"standard input: more than {size} of IDs")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

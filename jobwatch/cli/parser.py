@@ -157,10 +157,8 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr (exit 2), never usage plus a line."""
 
     def error(self, message: str) -> NoReturn:
-        print(
-            f"jobwatch: {visible(self.prog)}: {visible(message)} (see `{visible(self.prog)} --help`)",
-            file=sys.stderr,
-        )
+        prog = visible(self.prog)  # "jobwatch" or "jobwatch status": the one prefix
+        print(f"{prog}: {visible(message)} (see `{prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -178,8 +176,9 @@ def seconds(low: float, high: float, *, low_open: bool = False) -> Callable[[str
         too_low = number <= low if low_open else number < low
         if not math.isfinite(number) or too_low or number > high:
             bound = "greater than" if low_open else "at least"
+            most = f"{high:.0f}" if high >= 1e5 else f"{high:g}"
             raise argparse.ArgumentTypeError(
-                f"{value!r}: must be a finite number of seconds, {bound} {low:g} and at most {high:g}"
+                f"{value!r}: must be a finite number of seconds, {bound} {low:g} and at most {most}"
             )
         return number
 
@@ -390,7 +389,7 @@ def _add_wait(sub: argparse._SubParsersAction) -> None:
         type=seconds(0.0, MAX_TIMEOUT, low_open=True),
         default=None,
         metavar="S",
-        help=f"give up after S seconds (exit 124; at most {MAX_TIMEOUT:g})",
+        help=f"give up after S seconds (exit 124; at most {MAX_TIMEOUT:.0f}, 30 days)",
     )
     p.add_argument(
         "--max-retries",
