@@ -62,7 +62,7 @@ _API = "the API refused or kept failing (401 after renewal, 403, 404, retries ex
 _DASHBOARD: ExitCodes = (
     (EXIT_OK, "quit"),
     (EXIT_USAGE, "usage or configuration error, or no terminal (use --plain, `status` or `wait`)"),
-    _INTERNAL,
+    (EXIT_API, "with --plain, the API refused (401 after renewal, 403, 404); or an internal error"),
     *_ENDINGS,
 )
 _EDITS: ExitCodes = ((EXIT_OK, "done"), _USAGE, _INTERNAL, *_ENDINGS)

@@ -151,3 +151,15 @@ def test_cut_table_keeps_the_comment_block_of_the_next_table():
     assert config_edit.cut_table(text, ("t", "x")) == "a = 1\n\n# about y\n[t.y]\nk = 2\n"
     assert config_edit.cut_table(text, ("t", "y")) == "a = 1\n\n[t.x]\nk = 1\n"
     assert config_edit.cut_table(text, ("t", "z")) is None
+
+
+def test_the_readmes_example_file_is_a_valid_config(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("An example file:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "config.toml"
+    path.write_text(example)
+    config = load_config(path)
+    assert config.default == "prod" and set(config.workspaces) == {"prod", "eu.staging"}
+    config.set_default("eu.staging")
+    save_config(config)
+    assert path.read_text() == example.replace('default = "prod"', 'default = "eu.staging"')
