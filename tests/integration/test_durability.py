@@ -79,6 +79,15 @@ def start_wait(sim: Simulator, data_dir: Path, *extra: str) -> subprocess.Popen:
     )
 
 
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The rest of its stdout and stderr, then its exit. Not communicate(): after a readline()
+    it reads the pipes' file descriptors directly, losing what readline() had buffered."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(timeout)
+    return out, err
+
+
 def printed_states(stdout: str) -> set[tuple[str, int, str]]:
     """(workflowId, code, runId) of every change printed in full lines (a cut last line is skipped)."""
     states = set()
@@ -125,7 +134,7 @@ def test_kill_9_twenty_times_loses_nothing_and_keeps_the_database_sound(sim, tmp
             first = proc.stdout.readline()
             time.sleep(rng.uniform(0.0, 0.45))
             proc.send_signal(signal.SIGKILL)
-            out, err = proc.communicate(timeout=10)
+            out, err = finish(proc, timeout=10)
             out = first + out
             assert proc.returncode == -signal.SIGKILL, err
             assert "Traceback" not in err
@@ -155,7 +164,7 @@ def test_two_processes_on_the_same_data_dir_neither_lose_nor_duplicate(sim, tmp_
     results = [
         (head + out, err)
         for head, (out, err) in zip(
-            heads, (proc.communicate(timeout=20) for proc in (first, second)), strict=True
+            heads, (finish(proc, timeout=20) for proc in (first, second)), strict=True
         )
     ]
     for proc, (_, err) in zip((first, second), results, strict=True):
