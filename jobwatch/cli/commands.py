@@ -174,7 +174,9 @@ async def cmd_wait(
     target = target_of(Session.load(flags))
     ids = job_id_args.expand(job_ids)
     if not ids:
-        raise UsageError("no job ID given")
+        raise UsageError(
+            "standard input held no job ID" if job_id_args.STDIN in job_ids else "no job ID given"
+        )
     printer = EventPrinter(as_json=output == "jsonl", quiet=quiet or output == "json")
     history = open_history()
     stopped: ApiError | None = None

@@ -45,6 +45,11 @@ def plain_wanted(plain: bool, environ: Mapping[str, str] | None = None) -> bool:
     return plain or env.get("TERM", "") == "dumb"
 
 
+def _say_why_plain(asked: bool) -> None:
+    if not asked:
+        print_error("TERM=dumb: no full screen, one line per change instead")
+
+
 def require_terminal(stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
     """Raise NoTerminal unless both standard input and standard output are terminals."""
     ins, outs = stdin or sys.stdin, stdout or sys.stdout
@@ -107,6 +112,7 @@ def cmd_watch(flags: Flags, job_ids: Sequence[str], *, bare: bool, plain: bool) 
         return EXIT_USAGE
     ids = job_id_args.expand(job_ids) or None
     if plain_wanted(plain):
+        _say_why_plain(plain)
         target = target_of(session)
         history = open_history()
         try:
@@ -141,8 +147,10 @@ def cmd_demo(*, plain: bool, seed: int, speed: float) -> int:
     from jobwatch.store.config import Config, WorkspaceConfig
     from jobwatch.store.history import HistoryStore
 
-    plain = plain_wanted(plain)
-    if not plain:
+    if plain_wanted(plain):
+        _say_why_plain(plain)
+        plain = True
+    else:
         require_terminal()
     sim = Simulator("demo", seed=seed, speed=speed)
     base_url = sim.start()

@@ -69,7 +69,7 @@ def log_line(message: str) -> str:
 
 
 def _warn_stderr(message: str) -> None:
-    print(f"jobwatch: warning: {message}", file=sys.stderr)
+    print(f"jobwatch: warning: {visible(message)}", file=sys.stderr)
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
