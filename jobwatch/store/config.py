@@ -224,6 +224,10 @@ def validate_base_url(value: Any) -> str:
 
 
 def validate_workspace_name(value: Any) -> str:
+    if isinstance(value, str) and not value:
+        raise InvalidSetting(
+            'workspaces.""', "a workspace needs a name (letters, digits, '_', '.', '-')"
+        )
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         shown = _short(value) if isinstance(value, str) else _type_name(value)
         raise InvalidSetting(

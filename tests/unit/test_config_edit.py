@@ -163,3 +163,11 @@ def test_the_readmes_example_file_is_a_valid_config(tmp_path):
     config.set_default("eu.staging")
     save_config(config)
     assert path.read_text() == example.replace('default = "prod"', 'default = "eu.staging"')
+
+
+def test_an_empty_workspace_name_is_named_as_written(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[workspaces.""]\nworkspace_id = "{WS}"\norganization_id = "{ORG}"\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert '[workspaces.""]: a workspace needs a name' in error.value.describe()
