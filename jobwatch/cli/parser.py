@@ -605,8 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="jobwatch",
         description="Watch Sharely.ai background jobs live: a dashboard for people, `wait` for scripts.",
-        epilog="With no command, opens the dashboard on the default workspace. Every command's "
-        "exit codes are in its --help.",
+        epilog="With no command, opens the dashboard on the default workspace (as `watch`). "
+        "Every command's exit codes are in its --help; without a command:\n\n"
+        + exit_codes_help("watch"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
