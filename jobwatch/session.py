@@ -24,6 +24,7 @@ Secrets never pass through here: only the names of the variables or the command 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from jobwatch.api.credentials import ACCESS_TOKEN_ENV, API_KEY_ENV, CredentialSp
 from jobwatch.api.transport import Connection, check_connection_security
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
+from jobwatch.sanitize import visible
 from jobwatch.store.config import (
     DEFAULT_THEME,
     Config,
@@ -64,6 +66,7 @@ __all__ = [
     "resolve_interval",
     "resolve_theme",
     "warn_on_stderr",
+    "workspace_warnings",
 ]
 
 #: seconds each request may take unless --request-timeout says otherwise
@@ -83,8 +86,8 @@ _FLAG_LABELS = {
 
 
 def warn_on_stderr(message: str) -> None:
-    """The CLI's Warn: one `jobwatch: warning: …` line on stderr."""
-    print(f"jobwatch: warning: {message}", file=sys.stderr)
+    """The CLI's Warn: one `jobwatch: warning: …` line on stderr, escaped (jobwatch.sanitize)."""
+    print(f"jobwatch: warning: {visible(message, 2000)}", file=sys.stderr)
 
 
 class NoWorkspaceConfigured(UsageError):
@@ -229,6 +232,46 @@ def credentials_for(workspace: WorkspaceConfig) -> CredentialSpec:
         token_env=workspace.token_env,
         api_key_env=workspace.api_key_env,
     )
+
+
+def workspace_warnings(
+    workspace: WorkspaceConfig, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """What will stop a new entry from working, said when it is added (`workspaces add`):
+    plain http to a host that is not loopback, a credential variable that is not set here, a
+    token command whose program is not on PATH. Nothing is run and no secret is read out."""
+    import shlex
+    import shutil
+    from urllib.parse import urlsplit
+
+    from jobwatch.api.transport import is_loopback
+
+    env = os.environ if environ is None else environ
+    warnings = []
+    parts = urlsplit(workspace.base_url)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        warnings.append(
+            f"{workspace.base_url} is plain http to a host that is not loopback: jobwatch will "
+            "refuse to send credentials there unless --insecure is given; use https://"
+        )
+    named = workspace.token_env or workspace.api_key_env
+    if named and not env.get(named):
+        warnings.append(
+            f"${named} is not set in this environment; set it before using {workspace.name}"
+        )
+    elif workspace.token_command:
+        try:
+            program = shlex.split(workspace.token_command)[:1]
+        except ValueError:
+            program = []
+        if program and shutil.which(program[0], path=env.get("PATH")) is None:
+            warnings.append(f"the token command's program {program[0]!r} is not on PATH here")
+    elif not named and not (env.get(ACCESS_TOKEN_ENV) or env.get(API_KEY_ENV)):
+        warnings.append(
+            f"no credential named: jobwatch will read ${ACCESS_TOKEN_ENV} or ${API_KEY_ENV}, "
+            "and neither is set in this environment"
+        )
+    return warnings
 
 
 def credential_source(workspace: WorkspaceConfig) -> str:

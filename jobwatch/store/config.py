@@ -30,8 +30,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import tomli_w
-
 from jobwatch.errors import ConfigError, UsageError
 from jobwatch.store.paths import write_private_file_atomic
 
@@ -126,6 +124,9 @@ class Config:
     default: str | None = None
     theme: str | None = None
     bell: bool = True
+    #: the file and what it meant when it was read or last saved (config_state); save_config
+    #: writes only the changes since. None: built in memory, never read
+    loaded: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def add_workspace(self, ws: WorkspaceConfig, make_default: bool = False) -> WorkspaceConfig:
         """Validate and add a workspace; raises InvalidSetting (a UsageError) for a bad or taken name."""
@@ -223,6 +224,10 @@ def validate_base_url(value: Any) -> str:
 
 
 def validate_workspace_name(value: Any) -> str:
+    if isinstance(value, str) and not value:
+        raise InvalidSetting(
+            'workspaces.""', "a workspace needs a name (letters, digits, '_', '.', '-')"
+        )
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         shown = _short(value) if isinstance(value, str) else _type_name(value)
         raise InvalidSetting(
@@ -363,18 +368,106 @@ def workspace_from_input(entry: WorkspaceInput, *, taken: Collection[str] = ()) 
 def load_config(path: str | Path) -> Config:
     """Read and validate the config; a missing file is an empty config. Raises ConfigError."""
     path = Path(path)
+    config = _parse(path, _read_text(path))
+    config.loaded = (path, config_state(config))
+    return config
+
+
+def save_config(config: Config) -> None:
+    """Write the changes made to `config` since it was read, and nothing else; raises ConfigError.
+
+    The file is edited in place (jobwatch.store.config_edit): comments, blank lines, key order
+    and number formats outside the changed entries stay as the person wrote them. What changed
+    is worked out against what the file held when `config` was read (`Config.loaded`), so an
+    entry another jobwatch added meanwhile is kept. Written atomically (0600, directory 0700).
+    A config built in memory (never read) makes the file say exactly what it says.
+    """
+    from jobwatch.store import config_edit
+
+    path = config.path
+    text = _read_text(path)
+    disk = _state_of_text(path, text)
+    new = config_state(config)
+    base = config.loaded[1] if config.loaded is not None and config.loaded[0] == path else disk
+    target = _merge(disk, base, new)
+    if not text.strip():
+        edited = config_edit.render(target)
+    else:
+        edited = config_edit.edit(text, disk, target)
+        if _means(path, edited) != target:
+            edited = config_edit.edit(text, disk, target, cut=False)
+    if _means(path, edited) != target:
+        raise ConfigError(
+            str(path),
+            "cannot change this file without touching other entries; edit it by hand",
+        )
+    if edited != text or not path.exists():
+        try:
+            write_private_file_atomic(path, edited.encode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(
+                str(path), f"cannot write the config: {exc.strerror or exc}"
+            ) from None
+    config.loaded = (path, new)
+
+
+def config_state(config: Config) -> dict[str, Any]:
+    """What `config` means, as plain values (None: absent; see jobwatch.store.config_edit)."""
+    return {
+        "default": config.default,
+        "theme": config.theme,
+        "bell": None if config.bell else False,
+        "workspaces": {
+            name: {
+                f.name: getattr(ws, f.name)
+                for f in fields(ws)
+                if f.name != "name" and getattr(ws, f.name) is not None
+            }
+            for name, ws in config.workspaces.items()
+        },
+    }
+
+
+def _merge(disk: dict[str, Any], base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`disk` with the changes from `base` to `new` applied (a three-way merge)."""
+    result = {
+        key: new[key] if base[key] != new[key] else disk[key] for key in disk if key != "workspaces"
+    }
+    workspaces = {
+        name: entry
+        for name, entry in disk["workspaces"].items()
+        if name in new["workspaces"] or name not in base["workspaces"]
+    }
+    for name, entry in new["workspaces"].items():
+        before = base["workspaces"].get(name)
+        if before is None or name not in workspaces:
+            workspaces[name] = entry
+        elif before != entry:
+            merged = dict(workspaces[name])
+            for key in dict.fromkeys([*before, *entry]):
+                if before.get(key) != entry.get(key):
+                    merged[key] = entry.get(key)
+            workspaces[name] = {k: v for k, v in merged.items() if v is not None}
+    result["workspaces"] = workspaces
+    return result
+
+
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return Config(path)
+        return ""
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read the config: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             str(path), "the config is not UTF-8 text", line=raw[: exc.start].count(b"\n") + 1
         ) from None
+
+
+def _parse(path: Path, text: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -388,30 +481,17 @@ def load_config(path: str | Path) -> Config:
         ) from None
 
 
-def save_config(config: Config) -> None:
-    """Write the config atomically (0600, directory 0700); raises ConfigError."""
-    data: dict[str, Any] = {}
-    if config.default is not None:
-        data["default"] = config.default
-    if config.theme is not None:
-        data["theme"] = config.theme
-    if config.bell is not True:
-        data["bell"] = bool(config.bell)
-    if config.workspaces:
-        data["workspaces"] = {
-            name: {
-                f.name: getattr(ws, f.name)
-                for f in fields(ws)
-                if f.name != "name" and getattr(ws, f.name) is not None
-            }
-            for name, ws in config.workspaces.items()
-        }
+def _state_of_text(path: Path, text: str) -> dict[str, Any]:
+    """The state `text` means; raises ConfigError if it is not a valid config."""
+    return config_state(_parse(path, text))
+
+
+def _means(path: Path, text: str) -> dict[str, Any] | None:
+    """The state `text` means, or None if it is not a valid config."""
     try:
-        write_private_file_atomic(config.path, tomli_w.dumps(data).encode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            str(config.path), f"cannot write the config: {exc.strerror or exc}"
-        ) from None
+        return _state_of_text(path, text)
+    except ConfigError:
+        return None
 
 
 def _build(path: Path, data: dict[str, Any]) -> Config:
