@@ -20,10 +20,12 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.sanitize import visible, visible_lines
 from jobwatch.session import (
     Flags,
     NoDefaultWorkspace,
@@ -39,10 +41,28 @@ from jobwatch.store.history import HistoryStore
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
+from jobwatch.tui.textual_private import write_to_terminal
 
-__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard"]
+__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
 
-#: builds the client of a workspace (the session's by default; tests pass their own)
+#: A notification's lines are cut (in the middle) at this many cells, and there are at most
+#: NOTICE_LINES of them: a 100k-character ID or error body would fill the screen otherwise.
+NOTICE_LINE_CELLS = 160
+NOTICE_LINES = 12
+NOTICE_TITLE_CELLS = 60
+#: the terminal's title bar: "jobwatch — N running, M failed"
+TITLE_CELLS = 80
+
+
+def shown_notice(title: str, message: str) -> tuple[str, str]:
+    """(title, message) as a notification shows them: escaped (`jobwatch.sanitize`) and bounded.
+
+    Line breaks of the message stay; anything else a terminal would act on is escaped.
+    """
+    lines = visible_lines(message, NOTICE_LINE_CELLS).split("\n")
+    if len(lines) > NOTICE_LINES:
+        lines = [*lines[: NOTICE_LINES - 1], f"… ({len(lines) - NOTICE_LINES + 1} more lines)"]
+    return visible(title, NOTICE_TITLE_CELLS), "\n".join(lines)
 
 
 class JobwatchApp(App[int]):
@@ -167,6 +187,24 @@ class JobwatchApp(App[int]):
         except (JobwatchError, OSError) as error:
             reason = error.describe() if isinstance(error, JobwatchError) else str(error)
             self.notify(reason, title="Theme not saved", severity="warning", markup=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification passes here (widgets' and screens' `notify` call the app's).
+
+        The one boundary for notifications: title and message are escaped and bounded
+        (`shown_notice`) and never parsed as markup, whatever the caller asked: they carry IDs,
+        error bodies and config values, and none of ours needs markup.
+        """
+        title, message = shown_notice(title, message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def warn(self, message: str) -> None:
         """Show a warning (e.g. from creating a client) as a notification, once per distinct text."""
@@ -319,12 +357,12 @@ class JobwatchApp(App[int]):
         yield from super().get_system_commands(screen)
 
     def set_terminal_title(self, title: str) -> None:
-        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only."""
-        driver = self._driver
-        if driver is None or self.is_headless:
-            return
-        safe = "".join(ch for ch in title if ch.isprintable())
-        driver.write(f"\x1b]2;{safe}\x07")
+        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only.
+
+        Escaped (`jobwatch.sanitize.visible`): a BEL or ESC inside would end the sequence early
+        and let the rest act on the terminal.
+        """
+        write_to_terminal(self, f"\x1b]2;{visible(title, TITLE_CELLS)}\x07")
 
 
 def run_dashboard(

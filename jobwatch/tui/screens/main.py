@@ -22,6 +22,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
+from jobwatch.sanitize import visible
 from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.messages import (
@@ -483,8 +484,11 @@ class MainScreen(Screen):
         if not row.run_id:
             self.notify("This job has no runId yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(row.run_id)
-        self.notify(row.run_id, title="Copied runId", markup=False)
+        # What is copied is what is shown: escaped, so a paste cannot carry control characters
+        # or bidi overrides. (The history keeps the exact value.)
+        run_id = visible(row.run_id)
+        self.app.copy_to_clipboard(run_id)
+        self.notify(run_id, title="Copied runId", markup=False)
 
     def action_copy_support(self) -> None:
         row = self._highlighted_row()
