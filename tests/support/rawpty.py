@@ -137,6 +137,12 @@ class RawTerminal:
     def kill(self, sig: int) -> None:
         os.kill(self.pid, sig)
 
+    def hang_up(self) -> None:
+        """Close the terminal, as closing its tab or window does: the kernel sends SIGHUP to
+        the program, and its writes fail from then on."""
+        with contextlib.suppress(OSError):
+            self._proc.fileobj.close()
+
     def wait_exit(self, timeout: float = 20.0) -> int | None:
         """The exit code once the program ended (negative: killed by that signal), else None."""
         deadline = time.monotonic() + timeout

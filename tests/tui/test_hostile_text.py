@@ -90,7 +90,7 @@ async def test_hostile_fields_are_escaped_everywhere_and_stored_exactly(sim, his
             lambda: any("FAILED" in n.title for n in app._notifications),
             what="the failure's notification",
         )
-        sim.fail_next(503, body={"error": hostile("error"), "errorId": hostile("eid")})
+        sim.fail_next(503, body={"error": hostile("error"), "errorId": hostile("eid")}, count=5)
         await pilot.press("r")
         await wait_for(pilot, lambda: "retrying" in screen.header.text, what="the failed poll")
         header = painted(app).splitlines()

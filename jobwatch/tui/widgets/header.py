@@ -76,6 +76,8 @@ class ConnectionHeader(Static):
         self.workspace_name = ""
         self.health = Health("connecting")
         self.paused = False
+        #: a standing warning after the health ("no history"), "" for none
+        self.note = ""
         self.level = "ok"
         self.text = ""
         self._shown: tuple | None = None
@@ -86,7 +88,10 @@ class ConnectionHeader(Static):
         workspace_name: str | None = None,
         health: Health | None = None,
         paused: bool | None = None,
+        note: str | None = None,
     ) -> None:
+        if note is not None:
+            self.note = note
         if workspace_name is not None:
             self.workspace_name = workspace_name
         if health is not None:
@@ -99,7 +104,7 @@ class ConnectionHeader(Static):
         """Re-render the line; nothing at all when it would read the same."""
         text, level = health_text(self.health, self._clock(), self.paused)
         width = self.content_region.width
-        shown = (text, level, self.workspace_name, width)
+        shown = (text, level, self.workspace_name, width, self.note)
         if shown == self._shown:
             return
         self._shown = shown
@@ -114,6 +119,8 @@ class ConnectionHeader(Static):
         line.append("  ")
         symbol = {"ok": "●", "warning": "▲", "error": "✗"}[level]
         line.append(f"{symbol} {visible(text[:REASON_CHARS])}")
+        if self.note:
+            line.append(f"  ▲ {self.note}", style="bold")
         if width and line.cell_len > width:
             line.truncate(width, overflow="ellipsis")
         tip = visible_lines(text[: REASON_CHARS * 4], TOOLTIP_CELLS)
