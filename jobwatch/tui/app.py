@@ -12,6 +12,11 @@ without its own theme uses; applying a workspace's theme is never saved.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -20,10 +25,12 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.sanitize import visible, visible_lines
 from jobwatch.session import (
     Flags,
     NoDefaultWorkspace,
@@ -39,10 +46,35 @@ from jobwatch.store.history import HistoryStore
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
+from jobwatch.tui.textual_private import write_to_terminal
 
-__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard"]
+__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
 
-#: builds the client of a workspace (the session's by default; tests pass their own)
+#: A notification's lines are cut (in the middle) at this many cells, and there are at most
+#: NOTICE_LINES of them: a 100k-character ID or error body would fill the screen otherwise.
+NOTICE_LINE_CELLS = 160
+NOTICE_LINES = 12
+NOTICE_TITLE_CELLS = 60
+#: the terminal's title bar: "jobwatch — N running, M failed"
+TITLE_CELLS = 80
+#: The signals that end the dashboard like `q` does, and the exit code of each (128 + its number,
+#: what a shell reports for a process it killed): SIGTERM (kill, systemd, a container stop) and
+#: SIGHUP (the terminal's tab or window closed).
+SIGNAL_EXITS = {signal.SIGTERM: 143, signal.SIGHUP: 129}
+#: The longest the dashboard waits, when quitting, for the rows on screen to be stored (the first
+#: write of 100k jobs takes ~1 s); past it, it exits anyway.
+STOP_TIMEOUT = 10.0
+
+
+def shown_notice(title: str, message: str) -> tuple[str, str]:
+    """(title, message) as a notification shows them: escaped (`jobwatch.sanitize`) and bounded.
+
+    Line breaks of the message stay; anything else a terminal would act on is escaped.
+    """
+    lines = visible_lines(message, NOTICE_LINE_CELLS).split("\n")
+    if len(lines) > NOTICE_LINES:
+        lines = [*lines[: NOTICE_LINES - 1], f"… ({len(lines) - NOTICE_LINES + 1} more lines)"]
+    return visible(title, NOTICE_TITLE_CELLS), "\n".join(lines)
 
 
 class JobwatchApp(App[int]):
@@ -96,6 +128,8 @@ class JobwatchApp(App[int]):
         self._warned: set[str] = set()
         #: a theme the app applied for a workspace: its change is not the person's choice to save
         self._applied_theme: str | None = None
+        self._ending = False
+        self._signals: list[int] = []
         self._load_themes()
         self._open_theme(self._start_choice(), self.theme_warnings.append)
         self.idle_gc = IdleCollector()
@@ -138,9 +172,48 @@ class JobwatchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.idle_gc.start()
         self.set_interval(0.5, self.idle_gc.tick, name="idle-gc")
+        if not self.is_headless:
+            self._catch_signals()
 
     def on_unmount(self) -> None:
         self.idle_gc.stop()
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+        self._signals.clear()
+
+    # -- ending: q, SIGTERM, SIGHUP ------------------------------------------------------
+
+    def _catch_signals(self) -> None:
+        """End on SIGTERM and SIGHUP as on `q`: by default they would kill the process with the
+        terminal still in the alternate screen, mouse tracking on, the cursor hidden, and the
+        rows on screen not stored. (Not on Windows: its event loop has no signal handlers.)"""
+        loop = asyncio.get_running_loop()
+        for sig, code in SIGNAL_EXITS.items():
+            try:
+                loop.add_signal_handler(sig, self._signalled, code)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._signals.append(sig)
+
+    def _signalled(self, return_code: int) -> None:
+        self.call_later(self.end, return_code)
+
+    async def end(self, return_code: int = 0) -> None:
+        """Stop polling, so the rows on screen are stored, then exit with `return_code`.
+
+        Textual's exit then restores the terminal (alternate screen off, mouse off, cursor on).
+        A second request while ending changes nothing.
+        """
+        if self._ending:
+            return
+        self._ending = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.main_screen.stop_polling(), STOP_TIMEOUT)
+        self.exit(return_code=return_code)
+
+    async def action_quit(self) -> None:
+        await self.end(0)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
@@ -167,6 +240,24 @@ class JobwatchApp(App[int]):
         except (JobwatchError, OSError) as error:
             reason = error.describe() if isinstance(error, JobwatchError) else str(error)
             self.notify(reason, title="Theme not saved", severity="warning", markup=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification passes here (widgets' and screens' `notify` call the app's).
+
+        The one boundary for notifications: title and message are escaped and bounded
+        (`shown_notice`) and never parsed as markup, whatever the caller asked: they carry IDs,
+        error bodies and config values, and none of ours needs markup.
+        """
+        title, message = shown_notice(title, message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def warn(self, message: str) -> None:
         """Show a warning (e.g. from creating a client) as a notification, once per distinct text."""
@@ -319,12 +410,12 @@ class JobwatchApp(App[int]):
         yield from super().get_system_commands(screen)
 
     def set_terminal_title(self, title: str) -> None:
-        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only."""
-        driver = self._driver
-        if driver is None or self.is_headless:
-            return
-        safe = "".join(ch for ch in title if ch.isprintable())
-        driver.write(f"\x1b]2;{safe}\x07")
+        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only.
+
+        Escaped (`jobwatch.sanitize.visible`): a BEL or ESC inside would end the sequence early
+        and let the rest act on the terminal.
+        """
+        write_to_terminal(self, f"\x1b]2;{visible(title, TITLE_CELLS)}\x07")
 
 
 def run_dashboard(
@@ -351,6 +442,21 @@ def run_dashboard(
         warnings=warnings,
     )
     result = app.run()
+    _let_go_of_a_closed_terminal()
     if isinstance(result, int):
         return result
     return app.return_code or 0
+
+
+def _let_go_of_a_closed_terminal() -> None:
+    """After a hang-up (the terminal's tab closed) writing to it fails: what is left in stdout's
+    buffer goes to /dev/null, or Python's final flush would fail and turn the exit code into 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+                stream.flush()

@@ -311,6 +311,15 @@ class Notice:
     markup: bool = True
 
 
+def _one_line(text: str) -> str:
+    """`text` with its line breaks written out, so that an ID cannot add a line to a notice.
+
+    Everything else is escaped where notices are shown (JobwatchApp.notify, jobwatch.sanitize:
+    not imported here, as it may import rich).
+    """
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def finished_notices(
     events: Sequence[Event], initial: Mapping[str, JobRecord]
 ) -> tuple[list[Notice], bool]:
@@ -338,8 +347,10 @@ def finished_notices(
         title = f"{status_symbol(job.status)} {job.status.label}"
         if job.status.is_failure:
             # Failures carry the runId a support ticket needs; other endings stay small and brief.
-            message = f"{job.workflow_id}\nrunId {job.run_id or 'unknown'}"
+            message = f"{_one_line(job.workflow_id)}\nrunId {_one_line(job.run_id) or 'unknown'}"
             notices.append(Notice(message, title, "error", timeout=8, markup=False))
         else:
-            notices.append(Notice(job.workflow_id, title, "information", timeout=3, markup=False))
+            notices.append(
+                Notice(_one_line(job.workflow_id), title, "information", timeout=3, markup=False)
+            )
     return notices, bool(failed)

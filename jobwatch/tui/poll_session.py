@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -320,6 +320,7 @@ async def poll_workspace(
         post(PollStatus(gen, Health("stopped", error=error)))
         return
     name_task: asyncio.Task | None = None
+    ticks: AsyncGenerator[list[Event], None] | None = None
     try:
         poller = Poller(
             client,
@@ -333,7 +334,8 @@ async def poll_workspace(
         )
         session.poller = poller
         name_task = asyncio.create_task(_fetch_name(client, gen, post))
-        async for events in poller.run():
+        ticks = poller.run()
+        async for events in ticks:
             rows = timed_rows(
                 events,
                 jobs=poller.jobs,
@@ -352,6 +354,11 @@ async def poll_workspace(
     except JobwatchError as error:
         post(PollStatus(gen, Health("stopped", error=error)))
     finally:
+        if ticks is not None:
+            # Closing the poller's loop stores the tick whose rows are on screen before the
+            # worker ends (quit, SIGTERM, a workspace switch): cancelled, it would wait for the
+            # garbage collector, and the process may exit first.
+            await ticks.aclose()
         if name_task is not None:
             name_task.cancel()
             with contextlib.suppress(BaseException):

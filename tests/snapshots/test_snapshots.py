@@ -309,3 +309,41 @@ def test_dashboard_workspace_picker(snap_compare, tmp_path, utc) -> None:
         assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
     finally:
         fixed.stop()
+
+
+# -- small terminals and few colours (issue 12) -------------------------------------------
+
+
+def test_main_screen_60x20(snap_compare, sim, tmp_path, utc) -> None:
+    """The narrowest layout: elapsed is the only column after the status; `?` and `q` stay."""
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(60, 20), run_before=loaded)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+def test_add_workspace_form_small(snap_compare, size: tuple[int, int]) -> None:
+    """Every field's error shown: the fields scroll, Save and Cancel stay in view."""
+
+    async def run_before(pilot) -> None:
+        await pilot.press("ctrl+s")
+        await freeze_cursors(pilot)
+
+    app = ScreenHost(lambda: AddWorkspaceScreen(snapshot_config()))
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_light_theme_in_16_colours(snap_compare, sim, tmp_path, utc) -> None:
+    """The light theme as a 16-colour terminal shows it: the highlighted row stands out.
+
+    pytest-textual-snapshot renders on a truecolor console whatever TEXTUAL_COLOR_SYSTEM says,
+    so the colours are reduced by a line filter (tests/support/color_depth.py) that calls the
+    same Rich downgrade as Textual's terminal output."""
+    from tests.support.color_depth import with_color_depth
+
+    app = with_color_depth(dashboard(sim, tmp_path, theme="jobwatch-light"), 16)
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)

@@ -166,7 +166,9 @@ async def test_rows_render_with_status_symbol_and_columns() -> None:
         assert "workflowId" in lines[0] and "status" in lines[0] and "elapsed" in lines[0]
         assert lines[1].startswith(" job-003 ") and "↻ CONTINUED_AS_NEW" in lines[1]
         assert "✗ FAILED" in lines[2]
-        assert "job-001" in lines[3] and "✓ COMPLETED" in lines[3] and "run001-a…" in lines[3]
+        assert "job-001" in lines[3] and "✓ COMPLETED" in lines[3]
+        # spare width goes to the runId: shown whole
+        assert " run001-abcdefghij " in lines[3]
         assert all(cell_len(line) == table.scrollable_content_region.width for line in lines)
         svg = app.export_screenshot()
         assert "job-001" in svg and "✓" in svg and "COMPLETED" in svg
@@ -243,7 +245,7 @@ async def test_tick_repaints_only_elapsed_cells_that_changed() -> None:
         assert len(refreshed) == 1 and len(refreshed[0]) == 1
         region = refreshed[0][0]
         assert region.height == 1 and region.width == ELAPSED_WIDTH
-        assert region.right == layout_for(table.scrollable_content_region.width).width
+        assert region.right == table.columns().width
         await pilot.pause()
         assert "2m15s" in app.export_screenshot()
 

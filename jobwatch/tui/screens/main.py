@@ -22,6 +22,8 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
+from jobwatch.events import HistoryFailed, PollCompleted
+from jobwatch.sanitize import visible
 from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.messages import (
@@ -42,6 +44,10 @@ from jobwatch.tui.widgets.summary import SummaryBar
 from jobwatch.tui.widgets.track_input import MultiPasteInput, TrackInput
 
 __all__ = ["MainScreen", "Session"]
+
+#: the header's standing warnings about the history (the README promises them)
+NO_HISTORY = "no history: what you see is not saved"
+HISTORY_NOT_SAVED = "history not saved"
 
 
 class MainScreen(Screen):
@@ -153,7 +159,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.table.empty_message = "No workspace yet — press w to choose or add one."
-        self.header.set_state(health=Health("connecting"))
+        self.header.set_state(health=Health("connecting"), note="" if self.history else NO_HISTORY)
         self.set_interval(1.0, self._tick)
         self.table.focus()
         self.app.post_message(self.Ready())
@@ -216,6 +222,7 @@ class MainScreen(Screen):
                 session.detail_stale = True
             elif self.detail.workflow_id in {row.workflow_id for row in message.rows}:
                 session.detail_stale = True
+        self._history_note(message.events)
         news = session.absorb(message.events)
         for notice in news.notices:
             self.notify(
@@ -237,6 +244,16 @@ class MainScreen(Screen):
                 if session.tracked is None
                 else "None of the tracked IDs is known yet."
             )
+
+    def _history_note(self, events) -> None:
+        """The header says while the history cannot take what is shown (disabled, or a write
+        failed), and stops saying it once a tick is stored again."""
+        if self.history is None:
+            return
+        if any(isinstance(event, HistoryFailed) for event in events):
+            self.header.set_state(note=HISTORY_NOT_SAVED)
+        elif self.header.note and any(isinstance(event, PollCompleted) for event in events):
+            self.header.set_state(note="")
 
     @on(PollStatus)
     def _poll_status(self, message: PollStatus) -> None:
@@ -483,8 +500,11 @@ class MainScreen(Screen):
         if not row.run_id:
             self.notify("This job has no runId yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(row.run_id)
-        self.notify(row.run_id, title="Copied runId", markup=False)
+        # What is copied is what is shown: escaped, so a paste cannot carry control characters
+        # or bidi overrides. (The history keeps the exact value.)
+        run_id = visible(row.run_id)
+        self.app.copy_to_clipboard(run_id)
+        self.notify(run_id, title="Copied runId", markup=False)
 
     def action_copy_support(self) -> None:
         row = self._highlighted_row()

@@ -1,4 +1,9 @@
-"""The detail pane of the highlighted job: full IDs, the chain of runIds, the status history and a hint."""
+"""The detail pane of the highlighted job: full IDs, the chain of runIds, the status history and a hint.
+
+IDs and status names come from the API: they are shown escaped (`jobwatch.sanitize`) and, past
+DETAIL_ID_CELLS, cut in the middle, so a 100k-character ID costs what a short one does each time
+the pane is drawn again (once a second for a running job).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,22 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from jobwatch.formatting import format_clock, format_duration, status_symbol
+from jobwatch.sanitize import visible
 from jobwatch.statuses import hint as status_hint
 from jobwatch.tui.theming.status_style import status_styles, style_for
+
+#: The most cells an ID takes in the pane (5 lines of a 40-cell pane); real IDs are 20-40.
+DETAIL_ID_CELLS = 200
+
+
+def shown_id(text: str) -> str:
+    """An ID or a name from outside as the pane shows it: escaped, at most DETAIL_ID_CELLS."""
+    return visible(text, DETAIL_ID_CELLS)
+
+
+def status_label(status) -> str:
+    """ "✗ FAILED", "? PAUSED (9)": our glyph, the API's name escaped."""
+    return f"{status_symbol(status)} {shown_id(status.label)}"
 
 
 def render_detail(
@@ -35,39 +54,37 @@ def render_detail(
     text = Text()
     sep = "  " if inline else "\n"
     text.append(f"workflowId{sep}", style="dim")
-    text.append(f"{row.workflow_id}\n")
+    text.append(f"{shown_id(row.workflow_id)}\n")
     text.append(f"runId{'       ' if inline else sep}", style="dim")
-    text.append(f"{row.run_id or 'unknown'}\n")
+    text.append(f"{shown_id(row.run_id) or 'unknown'}\n")
     text.append("status      " if inline else "status  ", style="dim")
-    text.append(f"{status_symbol(status)} {status.label}", style=style)
+    text.append(status_label(status), style=style)
     text.append(f"  (code {status.code})\n")
     earlier = [r for r in run_chain if r and r != row.run_id]
     if earlier:
         text.append("\nearlier runIds (continued as new)\n", style="dim")
         for run_id in earlier:
-            text.append(f"{run_id}\n")
+            text.append(f"{shown_id(run_id)}\n")
     text.append("\nhistory\n", style="dim")
     if not transitions:
         first_seen = row.first_seen
         text.append(f"{format_clock(first_seen, now)}  " if first_seen else "")
-        text.append(f"{status_symbol(status)} {status.label}\n", style=style)
+        text.append(f"{status_label(status)}\n", style=style)
     previous = None
     for tr in transitions:
         text.append(f"{format_clock(tr.observed_at, now)}  ")
-        text.append(
-            f"{status_symbol(tr.status)} {tr.status.label}", style=style_for(styles, tr.status.code)
-        )
+        text.append(status_label(tr.status), style=style_for(styles, tr.status.code))
         if previous is not None:
             clock = format_clock(tr.observed_at, now)
-            head = f"{clock}  {status_symbol(tr.status)} {tr.status.label}"
+            head = f"{clock}  {status_label(tr.status)}"
             lasted = f"after {format_duration(tr.observed_at - previous.observed_at)}"
-            lasted += f" {previous.status.label}"
+            lasted += f" {shown_id(previous.status.label)}"
             if width and cell_len(f"{head}  {lasted}") > width:
                 text.append(f"\n          {lasted}", style="dim")
             else:
                 text.append(f"  {lasted}", style="dim")
         if previous is not None and tr.run_id != previous.run_id:
-            text.append(f"\n          new runId {tr.run_id}", style="dim")
+            text.append(f"\n          new runId {shown_id(tr.run_id)}", style="dim")
         text.append("\n")
         previous = tr
     if previous is not None and not previous.status.is_terminal:

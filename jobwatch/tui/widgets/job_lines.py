@@ -1,14 +1,18 @@
-"""How the job table draws its lines: fixed column widths, the columns that fit a width, the header
-line and a job's line as Strips, and the cache that keeps drawn lines for the next paint.
+"""How the job table draws its lines: column widths, the columns that fit a width, the header line
+and a job's line as Strips, and the cache that keeps drawn lines for the next paint.
 
-Nothing is measured: every column but the workflowId has a fixed width, and the workflowId takes
-what is left. (Textual's DataTable measures every cell it is given: ~12 s to add 100k rows.)
+Nothing is measured at paint time: the status and clock columns have fixed widths; the widths the
+IDs want are kept up to date as rows arrive (`IdWidths`), and `layout_for` shares out a width.
+(Textual's DataTable measures every cell it is given: ~12 s to add 100k rows.)
+
+Every ID and status name comes from the API: a cell shows it through `jobwatch.sanitize` (escaped,
+then cut in the middle so the unique tail stays: `cascade-del…5c1fb80b`), never raw.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,25 +23,28 @@ from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
 
-from jobwatch.formatting import format_clock, format_duration, shorten_run_id, status_symbol
+from jobwatch.formatting import format_clock, format_duration, status_symbol
+from jobwatch.sanitize import cell_width, middle_ellipsis, visible
 from jobwatch.tui.model import JobRow
 from jobwatch.tui.theming.status_style import style_for
 
 # Fixed column widths in cells. "↻ CONTINUED_AS_NEW" is 18; "Nov 27 14:03" is 12 (+1 for a sort arrow).
 STATUS_WIDTH = 18
-RUN_ID_WIDTH = 9
 CLOCK_WIDTH = 13
 ELAPSED_WIDTH = 7
-MIN_WORKFLOW_ID_WIDTH = 20  # "role-assignment-0bfe93…": still tells jobs apart
+MIN_WORKFLOW_ID_WIDTH = 20  # "cascade-del…5c1fb80b": still tells jobs apart
+MIN_RUN_ID_WIDTH = 9  # "0190…9a11"
+#: The most the ID columns grow to, however long an ID: a longer one is cut in the middle. A UUID
+#: runId is 36; the API's workflowIds are a kind and a hex suffix, 20-33 cells.
+MAX_WORKFLOW_ID_WIDTH = 64
+MAX_RUN_ID_WIDTH = 40
+#: what the ID columns want before any row arrived
+DEFAULT_WORKFLOW_ID_WIDTH = 33
+DEFAULT_RUN_ID_WIDTH = 36
 # Columns after the status, in display order, and the order in which they are dropped when narrow.
 TAIL_COLUMNS = ("runId", "first seen", "last change", "elapsed")
 DROP_ORDER = ("first seen", "runId", "last change", "elapsed")
-TAIL_WIDTHS = {
-    "runId": RUN_ID_WIDTH,
-    "first seen": CLOCK_WIDTH,
-    "last change": CLOCK_WIDTH,
-    "elapsed": ELAPSED_WIDTH,
-}
+FIXED_WIDTHS = {"first seen": CLOCK_WIDTH, "last change": CLOCK_WIDTH, "elapsed": ELAPSED_WIDTH}
 #: the column whose title carries the sort arrow, per sort mode, and the arrow
 SORT_COLUMN = {
     "workflowId": "workflowId",
@@ -51,10 +58,16 @@ SORT_ARROWS = {
     "status": "▼",
     "workflowId": "▲",
 }
+#: Drawn lines kept for reuse (a screen of 40 lines uses 41). Measured at 120 columns: a line
+#: drawn costs 26 µs, one from the cache 3 µs; a cursor move draws two lines, a poll that changed
+#: only rows off screen draws none.
+LINE_CACHE_SIZE = 1024
+#: "workflowId ▲": the workflowId column is never narrower than its title, when there is room
+WORKFLOW_ID_TITLE_WIDTH = len("workflowId ▲")
 
 
 def fit(text: str, width: int) -> str:
-    """Pad or truncate (with "…") to exactly `width` cells."""
+    """Pad or truncate (with "…") to exactly `width` cells. For text of ours; IDs use `shown`."""
     if width <= 0:
         return ""
     if text.isascii():
@@ -73,31 +86,122 @@ def fit_right(text: str, width: int) -> str:
     return " " * (width - len(text)) + text
 
 
+@lru_cache(maxsize=LINE_CACHE_SIZE)
+def shown(text: str, width: int) -> str:
+    """Text from outside in exactly `width` cells: escaped (`visible`), cut in the middle, padded.
+
+    Cached: a running row is drawn again every second, and a 100k-character ID would otherwise
+    be scanned each time (its hash is computed once per string object, then kept by Python).
+    """
+    if width <= 0:
+        return ""
+    cut = middle_ellipsis(visible(text), width)
+    return fit(cut, width)
+
+
+def shown_width(text: str) -> int:
+    """Cells `text` takes once escaped (`visible`)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    return cell_width(visible(text))
+
+
+class IdWidths:
+    """The widest workflowId and runId of the rows so far, as shown, capped at the columns' maxima.
+
+    Kept as rows arrive, so a paint never measures. It only grows (a removed row's width stays
+    until `reset`): a column a little wider than needed costs nothing, and jumping back and forth
+    would move every column at each poll.
+    """
+
+    __slots__ = ("run_id", "workflow_id")
+
+    def __init__(self) -> None:
+        self.workflow_id = 0
+        self.run_id = 0
+
+    def reset(self) -> None:
+        self.workflow_id = self.run_id = 0
+
+    def add(self, rows: Iterable[JobRow]) -> bool:
+        """Take these rows' IDs into account; True if a column wants more room now."""
+        wids: list[str] = []
+        runs: list[str] = []
+        for row in rows:
+            wids.append(row.workflow_id)
+            runs.append(row.run_id)
+        wid = min(MAX_WORKFLOW_ID_WIDTH, _widest(wids))
+        run = min(MAX_RUN_ID_WIDTH, _widest(runs))
+        grew = wid > self.workflow_id or run > self.run_id
+        self.workflow_id = max(self.workflow_id, wid)
+        self.run_id = max(self.run_id, run)
+        return grew
+
+    def wanted(self) -> tuple[int, int]:
+        """(workflowId, runId) cells the columns want; the defaults before any row."""
+        if not self.workflow_id and not self.run_id:
+            return DEFAULT_WORKFLOW_ID_WIDTH, DEFAULT_RUN_ID_WIDTH
+        return self.workflow_id, self.run_id
+
+
+def _widest(texts: list[str]) -> int:
+    """The largest `shown_width` of `texts`. One C-level pass when all are printable ASCII
+    (100k IDs: ~3 ms); otherwise only the others are escaped and measured."""
+    if not texts:
+        return 0
+    joined = "".join(texts)
+    widest = max(map(len, texts))
+    if joined.isascii() and joined.isprintable():
+        return widest
+    return max(shown_width(text) for text in texts)
+
+
 @dataclass(slots=True, frozen=True)
 class Layout:
     """The columns drawn at one width."""
 
     workflow_id_width: int
+    run_id_width: int
     tail: tuple[str, ...]
     #: cells the columns take (at most the width, unless even the narrowest layout does not fit)
     width: int
 
+    def column_width(self, column: str) -> int:
+        return self.run_id_width if column == "runId" else FIXED_WIDTHS[column]
 
-@lru_cache(maxsize=64)
-def layout_for(width: int) -> Layout:
-    """The columns for `width` cells: tail columns go (DROP_ORDER) before the workflowId gets
-    narrower than MIN_WORKFLOW_ID_WIDTH."""
+
+@lru_cache(maxsize=256)
+def layout_for(
+    width: int,
+    workflow_id_cells: int = DEFAULT_WORKFLOW_ID_WIDTH,
+    run_id_cells: int = DEFAULT_RUN_ID_WIDTH,
+) -> Layout:
+    """The columns for `width` cells when the widest IDs take these cells.
+
+    Every column starts at its least (the runId at MIN_RUN_ID_WIDTH); tail columns go
+    (DROP_ORDER) before the workflowId gets narrower than MIN_WORKFLOW_ID_WIDTH (or than its
+    widest ID, when that is less). The room left goes to the workflowId up to its widest ID,
+    then to the runId up to its widest; what is left after that stays blank at the right.
+    """
+    wid_want = max(WORKFLOW_ID_TITLE_WIDTH, workflow_id_cells)
+    run_want = max(MIN_RUN_ID_WIDTH, run_id_cells)
     tail = list(TAIL_COLUMNS)
     drop = list(DROP_ORDER)
 
-    def id_width() -> int:
-        return width - 2 - STATUS_WIDTH - 1 - sum(TAIL_WIDTHS[c] + 1 for c in tail)
+    def room() -> int:  # for the workflowId, with the runId at its least
+        least = {**FIXED_WIDTHS, "runId": MIN_RUN_ID_WIDTH}
+        return width - 2 - STATUS_WIDTH - 1 - sum(least[c] + 1 for c in tail)
 
-    while id_width() < MIN_WORKFLOW_ID_WIDTH and drop:
+    while room() < min(MIN_WORKFLOW_ID_WIDTH, wid_want) and drop:
         tail.remove(drop.pop(0))
-    id_cells = max(1, id_width())
-    used = 2 + id_cells + STATUS_WIDTH + sum(TAIL_WIDTHS[c] + 1 for c in tail)
-    return Layout(id_cells, tuple(tail), used)
+    spare = room()
+    id_cells = max(1, min(spare, wid_want))
+    run_cells = MIN_RUN_ID_WIDTH
+    if "runId" in tail:
+        run_cells += max(0, min(spare - id_cells, run_want - MIN_RUN_ID_WIDTH))
+    used = 2 + id_cells + STATUS_WIDTH
+    used += sum((run_cells if c == "runId" else FIXED_WIDTHS[c]) + 1 for c in tail)
+    return Layout(id_cells, run_cells, tuple(tail), used)
 
 
 def elapsed_text(row: JobRow, now: float) -> str:
@@ -110,9 +214,8 @@ def elapsed_text(row: JobRow, now: float) -> str:
     return "—"
 
 
-def header_strip(sort_mode: str, width: int, style: Style) -> Strip:
+def header_strip(sort_mode: str, width: int, style: Style, layout: Layout) -> Strip:
     """The line of column titles, the sorted column's with its arrow."""
-    layout = layout_for(width)
     sorted_column = SORT_COLUMN[sort_mode]
     arrow = SORT_ARROWS[sort_mode]
 
@@ -122,22 +225,30 @@ def header_strip(sort_mode: str, width: int, style: Style) -> Strip:
     text = " " + fit(title("workflowId"), layout.workflow_id_width) + " "
     text += fit(title("status"), STATUS_WIDTH)
     for column in layout.tail:
-        text += " " + fit(title(column), TAIL_WIDTHS[column])
+        text += " " + fit(title(column), layout.column_width(column))
     return Strip([Segment(fit(text, width), style)], width)
 
 
+def status_cell(row: JobRow) -> str:
+    """ "✗ FAILED", "? PAUSED (9)": the glyph is ours, the name the API's (escaped)."""
+    return shown(f"{status_symbol(row.status)} {row.status.label}", STATUS_WIDTH)
+
+
 def row_strip(
-    row: JobRow, width: int, elapsed: str, now: float, style: Style, status_style: Style
+    row: JobRow,
+    width: int,
+    elapsed: str,
+    now: float,
+    style: Style,
+    status_style: Style,
+    layout: Layout,
 ) -> Strip:
     """One job's line: `style` for the whole line, `status_style` added to the status cell."""
-    layout = layout_for(width)
-    status = row.status
-    head = " " + fit(row.workflow_id, layout.workflow_id_width) + " "
-    status_cell = fit(f"{status_symbol(status)} {status.label}", STATUS_WIDTH)
+    head = " " + shown(row.workflow_id, layout.workflow_id_width) + " "
     tail = []
     for column in layout.tail:
         if column == "runId":
-            tail.append(fit(shorten_run_id(row.run_id), RUN_ID_WIDTH))
+            tail.append(shown(row.run_id, layout.run_id_width))
         elif column == "first seen":
             tail.append(fit(format_clock(row.first_seen, now), CLOCK_WIDTH))
         elif column == "last change":
@@ -149,7 +260,7 @@ def row_strip(
     rest += " " * max(0, width - used)
     segments = [
         Segment(head, style),
-        Segment(status_cell, style + status_style),
+        Segment(status_cell(row), style + status_style),
         Segment(rest, style),
     ]
     if used > width:
@@ -162,15 +273,10 @@ def message_strip(message: str, width: int, style: Style) -> Strip:
     return Strip([Segment(fit(message.center(width), width), style)], width)
 
 
-#: Drawn lines kept for reuse (a screen of 40 lines uses 41). Measured at 120 columns: a line
-#: drawn costs 26 µs, one from the cache 3 µs; a cursor move draws two lines, a poll that changed
-#: only rows off screen draws none.
-LINE_CACHE_SIZE = 1024
-
-
 @dataclass(slots=True)
 class Frame:
-    """What every line of one paint shares: the time, the day (clock columns) and the styles."""
+    """What every line of one paint shares: the time, the day (clock columns), the styles and
+    the columns."""
 
     now: float
     day: tuple[int, int]
@@ -181,6 +287,7 @@ class Frame:
     header: Style
     empty: Style
     statuses: dict[int | str, Style]
+    layout: Layout
 
 
 class LinePainter:
@@ -209,6 +316,7 @@ class LinePainter:
         empty: Style,
         statuses: dict[int | str, Style],
         generation: int,
+        layout: Layout,
     ) -> Frame:
         """The frame of a paint at `now` with these styles (`generation`: the rows' upserts so far)."""
         local = time.localtime(now)
@@ -220,14 +328,22 @@ class LinePainter:
                 self._cache.clear()
             token = self._tokens[key] = len(self._tokens) + 1 + generation
         return Frame(
-            now, (local.tm_year, local.tm_yday), token, base, cursor, header, empty, statuses
+            now,
+            (local.tm_year, local.tm_yday),
+            token,
+            base,
+            cursor,
+            header,
+            empty,
+            statuses,
+            layout,
         )
 
     def header(self, sort_mode: str, width: int, frame: Frame) -> Strip:
-        cache_key = ("\0header", sort_mode, width, frame.token)
+        cache_key = ("\0header", sort_mode, width, frame.token, frame.layout)
         strip = self._cache.get(cache_key)
         if strip is None:
-            strip = header_strip(sort_mode, width, frame.header)
+            strip = header_strip(sort_mode, width, frame.header, frame.layout)
             self._cache[cache_key] = strip
         return strip
 
@@ -242,22 +358,31 @@ class LinePainter:
         elapsed = elapsed_text(row, frame.now)
         if not row.status.is_terminal:
             self._running[y] = (row.workflow_id, elapsed)
-        cache_key = (row.workflow_id, version, width, is_cursor, elapsed, frame.day, frame.token)
+        layout = frame.layout
+        cache_key = (
+            row.workflow_id,
+            version,
+            width,
+            is_cursor,
+            elapsed,
+            frame.day,
+            frame.token,
+            layout,
+        )
         strip = self._cache.get(cache_key)
         if strip is None:
             style = frame.cursor if is_cursor else frame.base
             status_style = style_for(frame.statuses, row.status.code)
-            strip = row_strip(row, width, elapsed, frame.now, style, status_style)
+            strip = row_strip(row, width, elapsed, frame.now, style, status_style, layout)
             self._cache[cache_key] = strip
         return strip
 
     def stale_elapsed(
-        self, now: float, width: int, row_of: Callable[[str], JobRow | None]
+        self, now: float, width: int, layout: Layout, row_of: Callable[[str], JobRow | None]
     ) -> list[Region]:
         """The elapsed cells of running rows on screen whose text at `now` is not the one drawn."""
         if not self._running:
             return []
-        layout = layout_for(width)
         x = layout.width - ELAPSED_WIDTH
         if "elapsed" not in layout.tail or x >= width:
             return []
