@@ -119,7 +119,13 @@ def screen_passthrough(sequence: str) -> str:
     The sequence must not hold ST (ESC \\), which would end a piece early: encode() uses BEL
     terminators under screen. Pieces end between characters; the terminal joins them.
     """
-    pieces = _utf8_chunks(sequence, SCREEN_CHUNK_BYTES)
+    # Every ESC starts a piece, so none is cut off from the byte after it.
+    heads = [
+        ESC + part if n or sequence.startswith(ESC) else part
+        for n, part in enumerate(sequence.split(ESC))
+        if part
+    ]
+    pieces = [piece for head in heads for piece in _utf8_chunks(head, SCREEN_CHUNK_BYTES)]
     return "".join(f"{ESC}P{piece.decode('utf-8')}{ST}" for piece in pieces)
 
 
