@@ -17,6 +17,9 @@ wins; variables the terminal sets for itself come before those a child process m
     TERM=foot*                               foot               osc777  foot's notify (notify-send)
     TERM=wezterm                             WezTerm            osc777
     TERM=rxvt-unicode*                       rxvt-unicode       bell    777 needs its notify extension
+    TERM=alacritty*                          Alacritty          bell    shows no OSC notification (and
+                                                                        its TERM outranks a KITTY_WINDOW_ID
+                                                                        inherited from a kitty shell)
     KITTY_WINDOW_ID                          kitty              osc99
     WEZTERM_PANE                             WezTerm            osc777
     GHOSTTY_RESOURCES_DIR                    Ghostty            osc777
@@ -105,6 +108,7 @@ RULES: tuple[Rule, ...] = (
     Rule("TERM", "foot", "foot", "osc777", prefix=True),
     Rule("TERM", "wezterm", "WezTerm", "osc777"),
     Rule("TERM", "rxvt-unicode", "rxvt-unicode", "bell", prefix=True),
+    Rule("TERM", "alacritty", "Alacritty", "bell", prefix=True),
     Rule("KITTY_WINDOW_ID", None, "kitty", "osc99"),
     Rule("WEZTERM_PANE", None, "WezTerm", "osc777"),
     Rule("GHOSTTY_RESOURCES_DIR", None, "Ghostty", "osc777"),
