@@ -28,10 +28,10 @@ HEARTBEAT_ID_CELLS = 60
 
 def rough_duration(seconds: float) -> str:
     """A typical duration, rounded: 45s, 4m, 12m, 1h05m, 2d03h (minutes under an hour)."""
-    s = round(seconds) if seconds > 0 else 0
+    s = int(seconds + 0.5) if seconds > 0 else 0  # half up (round() goes to even: 4.5 -> 4)
     if s < 60:
         return f"{s}s"
-    minutes = round(s / 60)
+    minutes = int(s / 60 + 0.5)
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
