@@ -61,6 +61,8 @@ SAFE_VARIABLES = (
 PREFIX = "JOBWATCH_"
 DEFAULT_CONCURRENCY = 2
 MAX_WAITING = 100
+#: outcomes kept in JobEndCommand.results, the latest
+MAX_RESULTS = 1000
 MAX_VALUE_CHARS = 1024
 MAX_OUTPUT_BYTES = 2048
 #: after the command exits, how long its output may stay open (held by something it started
@@ -127,7 +129,7 @@ class CommandResult:
         what = {
             "ok": "on_job_end ran",
             "exit": f"on_job_end exited with status {self.returncode}",
-            "timeout": f"on_job_end did not finish in {self.seconds:.0f}s and was stopped",
+            "timeout": f"on_job_end did not finish in {self.seconds:.1f}s and was stopped",
             "not_found": "on_job_end: the program was not found",
             "cannot_start": "on_job_end could not be started",
             "skipped": f"on_job_end skipped: more than {MAX_WAITING} jobs waiting for it",
@@ -162,21 +164,31 @@ async def run_command(
 ) -> CommandResult:
     """Run the command once for `end`; never raises for the command's own failures."""
     started = time.monotonic()
+    # Output goes to a pipe of our own, not asyncio's: asyncio's Process.wait() waits for its
+    # pipes to close too, and a background child holding them would hold the wait.
+    read_fd, write_fd = os.pipe()
     try:
         proc = await asyncio.create_subprocess_exec(
             *_argv(command),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stdout=write_fd,
+            stderr=write_fd,
             env=job_environment(end, inherited),
             start_new_session=True,
         )
     except FileNotFoundError:
+        os.close(read_fd)
         return CommandResult(end, "not_found")
     except OSError as exc:
+        os.close(read_fd)
         return CommandResult(end, "cannot_start", output=visible(exc.strerror or str(exc), 200))
-    assert proc.stdout is not None
-    reader = asyncio.ensure_future(_read_bounded(proc.stdout))
+    finally:
+        os.close(write_fd)
+    stream = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    reader = asyncio.ensure_future(_read_bounded(stream))
     timed_out = False
     try:
         try:
@@ -195,6 +207,7 @@ async def run_command(
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(reader), OUTPUT_GRACE)
             reader.cancel()
+        transport.close()
     output = ""
     if reader.done() and not reader.cancelled() and reader.exception() is None:
         output = _first_line(reader.result())
@@ -253,7 +266,7 @@ class JobEndCommand:
 
     def _record(self, result: CommandResult) -> None:
         self.results.append(result)
-        del self.results[:-MAX_WAITING]
+        del self.results[:-MAX_RESULTS]
         if result.failed and result.outcome not in self._reported:
             self._reported.add(result.outcome)
             if self._on_problem is not None:
