@@ -28,7 +28,7 @@ def test_defaults_notify_failures_and_slow_jobs():
 
 
 def test_every_method_the_encoder_writes_can_be_chosen():
-    assert METHOD_SETTINGS == ("auto", *METHODS)
+    assert ("auto", *METHODS) == METHOD_SETTINGS
     assert typing.get_args(typing.get_type_hints(NotifySettings)["method"]) == METHOD_SETTINGS
 
 
