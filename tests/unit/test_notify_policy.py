@@ -7,9 +7,9 @@ import pytest
 from jobwatch.durations import Typical
 from jobwatch.models import NOT_FOUND, Status
 from jobwatch.notify import policy as policy_module
-from jobwatch.notify.policy import JobEnd, NotifyPolicy, SlowJob
+from jobwatch.notify.policy import JobEnd, NotifyPolicy, SlowJob, slow_notice
 from jobwatch.notify.settings import NotifySettings
-from jobwatch.windows import DurationRange
+from jobwatch.windows import DurationRange, Window
 
 FAILED = Status(3, "FAILED")
 TIMED_OUT = Status(7, "TIMED_OUT")
@@ -164,3 +164,14 @@ def test_title_names_the_workspace_only_when_there_is_one(workspaces):
     ended = [JobEnd(f"j{n}", "r", FAILED, workspace_name=w) for n, w in enumerate(workspaces)]
     d = policy().step(now=0, focused=False, ended=ended)
     assert d.notification and d.notification.title == "jobwatch"
+
+
+def test_slow_notice_from_a_running_row():
+    usual = Typical(240, 420, 23)
+    now = 10_000.0
+    assert slow_notice("a", "r", Window(now - 402, now - 400), usual, now) is None
+    notice = slow_notice("a", "r", Window(now - 423, now - 421), usual, now, workspace_name="prod")
+    assert notice == SlowJob("a", "r", DurationRange(421, 423), usual, "prod")
+    assert slow_notice("a", "r", Window(now - 5000, now - 4000), None, now) is None
+    # first seen already running: only the time it surely ran counts
+    assert slow_notice("a", "r", Window(None, now - 300), usual, now) is None
