@@ -6,7 +6,7 @@
     OSC 99    ESC ] 99 ; i=ID:d=0:p=title:e=1 ; base64 ESC \\  (then p=body, d=1)   kitty
     bell      BEL
     tmux      ESC P tmux ; <the sequence, every ESC doubled> ESC \\
-    screen    ESC P <at most SCREEN_CHUNK_BYTES of the sequence> ESC \\, repeated
+    screen    ESC P <at most SCREEN_CHUNK_BYTES of the sequence> ESC \\, repeated; texts in ASCII
 
 Every title and body goes through `jobwatch.sanitize.visible` with a bound in cells, so text that
 came from the API (a workflowId, a status name) never carries ESC, BEL, ST or a C1 control into
@@ -21,9 +21,11 @@ encoding), so it needs no replacement at all.
 from __future__ import annotations
 
 import base64
+import unicodedata
 from typing import Literal, get_args
 
 from jobwatch.sanitize import visible
+from jobwatch.statuses import STATUSES
 
 #: how a notification reaches the terminal ("off": it does not)
 Method = Literal["osc9", "osc777", "osc99", "bell", "off"]
@@ -129,6 +131,27 @@ def screen_passthrough(sequence: str) -> str:
     return "".join(f"{ESC}P{piece.decode('utf-8')}{ST}" for piece in pieces)
 
 
+#: what jobwatch's own texts hold beyond ASCII: its separators, and the status glyphs as "*"
+_ASCII = str.maketrans(
+    {"\u00b7": "-", "\u2014": "-", "\u2013": "-", "\u2026": "..."}
+    | {info.symbol: "*" for info in STATUSES.values() if not info.symbol.isascii()}
+)
+
+
+def ascii_only(text: str) -> str:
+    """`text` in ASCII, for GNU screen: accents dropped (é -> e), any other character "?".
+
+    screen reads its DCS strings byte by byte, not as UTF-8: a UTF-8 continuation byte in
+    0x80-0x9F is a C1 control to it (0x9C, ST, ends the string; "✗" is E2 9C 97), so a
+    non-ASCII character could end the passthrough early and spill the rest on the screen.
+    Seen with screen 4.09.00; OSC 99's base64 is ASCII already.
+    """
+    if text.isascii():
+        return text
+    plain = unicodedata.normalize("NFKD", text.translate(_ASCII))
+    return "".join(c if c.isascii() else "?" for c in plain if not unicodedata.combining(c))
+
+
 def encode(title: str, body: str, method: Method, wrap: Wrap = "none", ident: str = "1") -> str:
     """What to write to the terminal for one notification ("" for "off").
 
@@ -138,6 +161,8 @@ def encode(title: str, body: str, method: Method, wrap: Wrap = "none", ident: st
         return ""
     if method == "bell":
         return BEL
+    if wrap == "screen" and method != "osc99":
+        title, body = ascii_only(title), ascii_only(body)
     if method == "osc9":
         sequence = osc9(title, body)
     elif method == "osc777":

@@ -31,6 +31,8 @@ DEADLINE = 15.0
 ENV = {"TERM": "xterm-256color", "PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
 
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+# not in CI's image: checked on the dev container with screen 4.09.00 (apt-get install screen)
+needs_screen = pytest.mark.skipif(shutil.which("screen") is None, reason="screen is not installed")
 
 OSC9_JOB = "\x1b]9;jobwatch \u00b7 prod: \u2717 FAILED job-{n}\x07".encode()
 OSC777_JOB = "\x1b]777;notify;jobwatch \u00b7 prod;\u2717 FAILED job-{n}\x07".encode()
@@ -281,3 +283,35 @@ async def test_probe_tmux_reads_a_real_server(tmp_path):
         assert await probe_tmux(env) is None  # not inside tmux
     finally:
         tmux("kill-server")
+
+
+@needs_screen
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("osc9", b"\x1b]9;jobwatch - prod: * FAILED job-1\x07"),
+        ("osc777", b"\x1b]777;notify;jobwatch - prod;* FAILED job-1\x07"),
+    ],
+)
+def test_gnu_screen_passes_the_pieces_on(tmp_path, method, expected):
+    screens = tmp_path / "screens"
+    screens.mkdir(mode=0o700)
+    env = {**ENV, "HOME": str(tmp_path), "SCREENDIR": str(screens)}
+    name = f"jobwatch-notify-{uuid.uuid4().hex[:8]}"
+    term = Terminal(
+        ["screen", "-c", "/dev/null", "-S", name, sys.executable, str(PROBE), method], env
+    )
+    try:
+        term.read_until(lambda out: b"READY" in out, "READY")
+        assert b"READY " + method.encode() + b" screen 0" in term.out
+        got = term.tick(1)
+        assert expected in got  # whole and terminated: the text after it stays text
+    finally:
+        term.close()
+        subprocess.run(
+            ["screen", "-S", name, "-X", "quit"],
+            env=env,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )

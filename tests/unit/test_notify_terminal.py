@@ -14,6 +14,7 @@ from jobwatch.notify.terminal import (
     MAX_BODY_CELLS,
     MAX_TITLE_CELLS,
     METHODS,
+    ascii_only,
     encode,
     osc9,
     osc99,
@@ -88,6 +89,18 @@ def test_osc99_under_screen_ends_with_bel_not_st():
     pieces = re.findall(r"\x1bP(.*?)\x1b\\", wrapped, re.DOTALL)
     assert "".join(pieces).count("\x07") == 2  # ST inside would end a piece early
     assert all("\x1b" not in piece[1:] for piece in pieces)  # each ESC starts its own piece
+
+
+def test_screen_gets_ascii_only():
+    assert ascii_only("jobwatch \u00b7 prod: \u2717 FAILED caf\u00e9-\u4e2d") == (
+        "jobwatch - prod: * FAILED cafe-?"
+    )
+    wrapped = encode(TITLE, BODY, "osc9", "screen")
+    assert wrapped.isascii()
+    assert "".join(re.findall(r"\x1bP(.*?)\x1b\\", wrapped, re.DOTALL)) == (
+        "\x1b]9;jobwatch - prod: * FAILED taxonomy-publish-9ef14040\x07"
+    )
+    assert encode(TITLE, BODY, "osc9", "tmux") == tmux_passthrough(osc9(TITLE, BODY))  # UTF-8 kept
 
 
 def test_bell_and_off():
@@ -182,6 +195,8 @@ def test_any_text_stays_inside_its_frame(title, body, method, wrap):
         return
     seq = _unwrap(out, wrap)
     assert _FRAMES[method].fullmatch(seq), repr(seq)
+    if wrap == "screen":
+        assert out.isascii()  # screen would read a UTF-8 byte 0x9C as ST
     framing = {"osc9": 3, "osc777": 3, "osc99": 0}[method]  # ESC ] ... BEL around the text
     texts = seq[2:-1] if framing else ""
     assert not any(_is_control(c) for c in texts)
