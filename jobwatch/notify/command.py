@@ -146,12 +146,13 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-async def _read_bounded(stream: asyncio.StreamReader) -> bytes:
-    """The first MAX_OUTPUT_BYTES of a stream, reading (and dropping) the rest until it ends."""
-    kept = await stream.read(MAX_OUTPUT_BYTES)
-    while await stream.read(65536):
-        pass
-    return kept
+async def _read_bounded(stream: asyncio.StreamReader, kept: bytearray) -> None:
+    """Read a stream to its end, keeping its first MAX_OUTPUT_BYTES in `kept` (the rest is
+    dropped): `kept` holds what came even if the reading is given up on."""
+    while chunk := await stream.read(65536):
+        room = MAX_OUTPUT_BYTES - len(kept)
+        if room > 0:
+            kept += chunk[:room]
 
 
 def _first_line(data: bytes) -> str:
@@ -188,7 +189,8 @@ async def run_command(
     transport, _ = await asyncio.get_running_loop().connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
     )
-    reader = asyncio.ensure_future(_read_bounded(stream))
+    kept = bytearray()
+    reader = asyncio.ensure_future(_read_bounded(stream, kept))
     timed_out = False
     try:
         try:
@@ -208,9 +210,7 @@ async def run_command(
                 await asyncio.wait_for(asyncio.shield(reader), OUTPUT_GRACE)
             reader.cancel()
         transport.close()
-    output = ""
-    if reader.done() and not reader.cancelled() and reader.exception() is None:
-        output = _first_line(reader.result())
+    output = _first_line(bytes(kept))
     seconds = time.monotonic() - started
     if timed_out:
         return CommandResult(end, "timeout", proc.returncode, output, seconds)
