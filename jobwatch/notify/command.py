@@ -186,13 +186,15 @@ async def run_command(
     finally:
         os.close(write_fd)
     stream = asyncio.StreamReader()
-    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
-    )
     kept = bytearray()
-    reader = asyncio.ensure_future(_read_bounded(stream, kept))
+    transport: asyncio.BaseTransport | None = None
+    reader: asyncio.Future[None] | None = None
     timed_out = False
     try:
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+        )
+        reader = asyncio.ensure_future(_read_bounded(stream, kept))
         try:
             async with asyncio.timeout(timeout):
                 await proc.wait()
@@ -200,16 +202,20 @@ async def run_command(
             timed_out = True
     finally:
         # Whatever it started in its group goes with it, on a timeout, a cancel or a normal exit.
+        # (After a normal exit the group's ID cannot be reused while anything is left in it.)
         _kill_group(proc.pid)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await asyncio.shield(proc.wait())
-        if not reader.done():
+        if reader is not None and not reader.done():
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(reader), OUTPUT_GRACE)
             reader.cancel()
-        transport.close()
+        if transport is not None:
+            transport.close()
+        else:
+            os.close(read_fd)
     output = _first_line(bytes(kept))
     seconds = time.monotonic() - started
     if timed_out:

@@ -143,7 +143,9 @@ async def test_timeout_kills_the_whole_group(tmp_path):
     started = time.monotonic()
     result = await run_command(cmd, END, timeout=0.5, inherited=BASE)
     took = time.monotonic() - started
-    assert result.outcome == "timeout" and result.returncode == -9
+    # -9 (SIGKILL); once in ~20 runs asyncio's child watcher reported 255 ("unknown child"),
+    # which is only the number: the group is gone either way (checked below)
+    assert result.outcome == "timeout" and result.returncode in (-9, 255)
     assert took < 3, took
     assert re.fullmatch(r"on_job_end did not finish in 0\.\ds and was stopped", result.describe())
     children = [int(p) for p in pids.read_text().split()]
