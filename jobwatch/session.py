@@ -14,6 +14,11 @@ flags at once are errors a person can act on (UsageError subclasses).
 
 Precedence, each decided by one function:
 - poll interval (`resolve_interval`): --interval, else the workspace's `interval`, else 2 s;
+- the largest answer accepted (`resolve_answer_limit`): --max-answer-mib, else the workspace's
+  `max_answer_mib`, else jobwatch.api.transport.MAX_ANSWER_BYTES (128 MiB);
+- how long a token_command may run (`resolve_token_command_timeout`): --token-command-timeout,
+  else the workspace's `token_command_timeout`, else jobwatch.api.credentials'
+  TOKEN_COMMAND_TIMEOUT (10 s);
 - theme (`resolve_theme`): the workspace's `theme`, else the config's `theme`, else
   jobwatch-dark; a name that is not an available theme is skipped with a warning.
 
@@ -30,8 +35,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from jobwatch.api.client import SharelyClient
-from jobwatch.api.credentials import ACCESS_TOKEN_ENV, API_KEY_ENV, CredentialSpec
-from jobwatch.api.transport import Connection, check_connection_security
+from jobwatch.api.credentials import (
+    ACCESS_TOKEN_ENV,
+    API_KEY_ENV,
+    TOKEN_COMMAND_TIMEOUT,
+    CredentialSpec,
+)
+from jobwatch.api.transport import MAX_ANSWER_BYTES, Connection, check_connection_security
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
 from jobwatch.sanitize import visible
@@ -63,8 +73,10 @@ __all__ = [
     "credential_source",
     "credentials_for",
     "open_history",
+    "resolve_answer_limit",
     "resolve_interval",
     "resolve_theme",
+    "resolve_token_command_timeout",
     "warn_on_stderr",
     "workspace_warnings",
 ]
@@ -127,12 +139,21 @@ class Flags:
     insecure: bool = False
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     interval: float | None = None
+    #: --max-answer-mib: the largest answer accepted, in MiB once decompressed
+    max_answer_mib: float | None = None
+    #: --token-command-timeout: seconds a token_command may run
+    token_command_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not self.request_timeout > 0:
             raise UsageError("--request-timeout must be greater than 0")
-        if self.interval is not None and not self.interval > 0:
-            raise UsageError("--interval must be greater than 0")
+        for flag, value in (
+            ("--interval", self.interval),
+            ("--max-answer-mib", self.max_answer_mib),
+            ("--token-command-timeout", self.token_command_timeout),
+        ):
+            if value is not None and not value > 0:
+                raise UsageError(f"{flag} must be greater than 0")
 
     @property
     def direct(self) -> bool:
@@ -175,6 +196,25 @@ def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> f
     return DEFAULT_INTERVAL
 
 
+def resolve_answer_limit(flag_mib: float | None, workspace: WorkspaceConfig | None) -> int:
+    """Bytes an answer may hold once decompressed: --max-answer-mib, else the workspace's
+    `max_answer_mib`, else MAX_ANSWER_BYTES."""
+    mib = flag_mib
+    if mib is None and workspace is not None:
+        mib = workspace.max_answer_mib
+    return MAX_ANSWER_BYTES if mib is None else int(mib * 1024 * 1024)
+
+
+def resolve_token_command_timeout(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds a token_command may run: --token-command-timeout, else the workspace's
+    `token_command_timeout`, else TOKEN_COMMAND_TIMEOUT."""
+    if flag is not None:
+        return flag
+    if workspace is not None and workspace.token_command_timeout is not None:
+        return workspace.token_command_timeout
+    return TOKEN_COMMAND_TIMEOUT
+
+
 @dataclass(frozen=True)
 class ThemeChoice:
     """The theme to show and a warning for each wanted theme that was not available."""
@@ -214,23 +254,34 @@ def connection_for(
     *,
     insecure: bool = False,
     timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    max_answer_bytes: int | None = None,
 ) -> Connection:
-    """The api Connection of a workspace entry."""
+    """The api Connection of a workspace entry (max_answer_bytes None: resolve_answer_limit's
+    choice without a flag)."""
+    if max_answer_bytes is None:
+        max_answer_bytes = resolve_answer_limit(None, workspace)
     return Connection(
         base_url=workspace.base_url,
         workspace_id=workspace.workspace_id,
         organization_id=workspace.organization_id,
         insecure=insecure,
         timeout=timeout,
+        max_answer_bytes=max_answer_bytes,
     )
 
 
-def credentials_for(workspace: WorkspaceConfig) -> CredentialSpec:
-    """Where a workspace's credential comes from, as the api client takes it (names only)."""
+def credentials_for(
+    workspace: WorkspaceConfig, *, token_command_timeout: float | None = None
+) -> CredentialSpec:
+    """Where a workspace's credential comes from, as the api client takes it (names only);
+    token_command_timeout None: resolve_token_command_timeout's choice without a flag."""
+    if token_command_timeout is None:
+        token_command_timeout = resolve_token_command_timeout(None, workspace)
     return CredentialSpec(
         token_command=workspace.token_command,
         token_env=workspace.token_env,
         api_key_env=workspace.api_key_env,
+        token_command_timeout=token_command_timeout,
     )
 
 
@@ -370,14 +421,23 @@ class Session:
         return self.target_for(self.choose(name))
 
     def target_for(self, workspace: WorkspaceConfig) -> Target:
-        """A workspace entry resolved with these flags: connection, credentials, interval, theme."""
+        """A workspace entry resolved with these flags: connection (timeout, answer limit),
+        credentials (token_command timeout), interval, theme."""
         flags = self.flags
         return Target(
             workspace=workspace,
             connection=connection_for(
-                workspace, insecure=flags.insecure, timeout=flags.request_timeout
+                workspace,
+                insecure=flags.insecure,
+                timeout=flags.request_timeout,
+                max_answer_bytes=resolve_answer_limit(flags.max_answer_mib, workspace),
             ),
-            credentials=credentials_for(workspace),
+            credentials=credentials_for(
+                workspace,
+                token_command_timeout=resolve_token_command_timeout(
+                    flags.token_command_timeout, workspace
+                ),
+            ),
             interval=resolve_interval(flags.interval, workspace),
             theme=resolve_theme(self.config, workspace).name,
             environ=self.environ,

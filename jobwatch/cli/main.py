@@ -55,6 +55,8 @@ def connection_flags(args: argparse.Namespace, *, interval: float | None = None)
         insecure=args.insecure,
         request_timeout=args.request_timeout,
         interval=interval,
+        max_answer_mib=args.max_answer_mib,
+        token_command_timeout=args.token_command_timeout,
     )
 
 

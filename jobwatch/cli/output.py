@@ -115,6 +115,8 @@ def workspace_record(ws: WorkspaceConfig, *, default: bool, credentials: str) ->
         "apiKeyEnv": ws.api_key_env,
         "tokenCommand": ws.token_command is not None,
         "credentials": credentials,
+        "maxAnswerMib": ws.max_answer_mib,
+        "tokenCommandTimeout": ws.token_command_timeout,
     }
 
 

@@ -23,7 +23,14 @@ from typing import Any, NoReturn
 from jobwatch import __version__
 from jobwatch.sanitize import visible
 from jobwatch.statuses import FAILURE_CODES, IN_ORDER
-from jobwatch.store.config import MAX_INTERVAL, MIN_INTERVAL
+from jobwatch.store.config import (
+    MAX_ANSWER_MIB,
+    MAX_INTERVAL,
+    MAX_TOKEN_COMMAND_TIMEOUT,
+    MIN_ANSWER_MIB,
+    MIN_INTERVAL,
+    MIN_TOKEN_COMMAND_TIMEOUT,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -150,6 +157,8 @@ CONNECTION_DEFAULTS: dict[str, Any] = {
     "organization_id": None,
     "insecure": False,
     "request_timeout": 10.0,
+    "max_answer_mib": None,
+    "token_command_timeout": None,
 }
 
 
@@ -165,20 +174,22 @@ class Parser(argparse.ArgumentParser):
 # -- argument types: finite numbers within bounds, named in the error ---------------------
 
 
-def seconds(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
-    """An argparse type: a finite number of seconds in [low, high] ((low, high] if low_open)."""
+def seconds(
+    low: float, high: float, *, low_open: bool = False, unit: str = "seconds"
+) -> Callable[[str], float]:
+    """An argparse type: a finite number of `unit` in [low, high] ((low, high] if low_open)."""
 
     def parse(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number of {unit}") from None
         too_low = number <= low if low_open else number < low
         if not math.isfinite(number) or too_low or number > high:
             bound = "greater than" if low_open else "at least"
             most = f"{high:.0f}" if high >= 1e5 else f"{high:g}"
             raise argparse.ArgumentTypeError(
-                f"{value!r}: must be a finite number of seconds, {bound} {low:g} and at most {most}"
+                f"{value!r}: must be a finite number of {unit}, {bound} {low:g} and at most {most}"
             )
         return number
 
@@ -286,6 +297,26 @@ def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
         metavar="S",
         help=f"seconds each request may take ({MIN_REQUEST_TIMEOUT:g}-{MAX_REQUEST_TIMEOUT:g}, "
         f"default {CONNECTION_DEFAULTS['request_timeout']:g})",
+    )
+    # 128 and 10 are jobwatch.api.transport.MAX_ANSWER_BYTES (in MiB) and
+    # jobwatch.api.credentials.TOKEN_COMMAND_TIMEOUT, not imported here (httpx would cost
+    # `--help` ~60 ms); tests/unit/test_session.py pins them together.
+    group.add_argument(
+        "--max-answer-mib",
+        type=seconds(MIN_ANSWER_MIB, MAX_ANSWER_MIB, unit="MiB"),
+        default=default("max_answer_mib"),
+        metavar="N",
+        help=f"the largest answer accepted, in MiB once decompressed ({MIN_ANSWER_MIB}-"
+        f"{MAX_ANSWER_MIB}; default: the workspace's max_answer_mib, else 128)",
+    )
+    group.add_argument(
+        "--token-command-timeout",
+        type=seconds(MIN_TOKEN_COMMAND_TIMEOUT, MAX_TOKEN_COMMAND_TIMEOUT),
+        default=default("token_command_timeout"),
+        metavar="S",
+        help=f"seconds a token_command may run before it is killed ("
+        f"{MIN_TOKEN_COMMAND_TIMEOUT:g}-{MAX_TOKEN_COMMAND_TIMEOUT:g}; default: the "
+        "workspace's token_command_timeout, else 10)",
     )
 
 

@@ -1,8 +1,12 @@
-"""The TOML config file: named workspaces, the default one, theme and bell.
+"""The TOML config file: named workspaces, the default one, theme, bell, notifications, kinds.
 
     default = "prod"
     theme = "jobwatch-dark"
     bell = true
+    [notify]                      # jobwatch.notify.settings: method, on, on_job_end, ...
+    on = ["failure", "slow"]
+    [kinds]                       # ordered rules, the first match wins (jobwatch.kinds)
+    rules = [{ match = "^tax-", kind = "taxonomy-publish" }]
     [workspaces.prod]
     workspace_id = "..."          # UUID
     organization_id = "..."       # UUID
@@ -10,6 +14,8 @@
     token_env = "PROD_TOKEN"      # or api_key_env = "...", or token_command = "..."
     interval = 2.0
     theme = "..."
+    max_answer_mib = 128          # the largest answer accepted, once decompressed
+    token_command_timeout = 10    # seconds the token_command may run
 
 The file never holds a secret: credentials are named (an environment variable or
 a command that prints a token), never stored. Every problem is a ConfigError naming
@@ -31,6 +37,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from jobwatch.errors import ConfigError, UsageError
+from jobwatch.kinds import MAX_RULES, KindRule, KindRuleError, compile_rule
+from jobwatch.notify.settings import NotifySettings
 from jobwatch.store.paths import write_private_file_atomic
 
 DEFAULT_BASE_URL = "https://api.sharely.ai"
@@ -38,6 +46,12 @@ DEFAULT_BASE_URL = "https://api.sharely.ai"
 DEFAULT_THEME = "jobwatch-dark"
 MIN_INTERVAL = 0.1
 MAX_INTERVAL = 3600.0
+#: bounds of a workspace's `max_answer_mib` (the default is jobwatch.api.transport's, 128 MiB)
+MIN_ANSWER_MIB = 1
+MAX_ANSWER_MIB = 4096
+#: bounds of a workspace's `token_command_timeout`, in seconds (the default: 10 s, the api's)
+MIN_TOKEN_COMMAND_TIMEOUT = 0.1
+MAX_TOKEN_COMMAND_TIMEOUT = 600.0
 
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -64,7 +78,10 @@ _SECRET_KEYS = frozenset(
 _SECRET_MESSAGE = "secrets do not belong in the config; use token_env, api_key_env or token_command"
 # What a pasted secret looks like: an API key or a JWT.
 _SECRET_SHAPES = re.compile(r"(sk-sharely-|eyJ[A-Za-z0-9_-]{8,}\.)")
-_TOP_KEYS = ("default", "theme", "bell", "workspaces")
+_TOP_KEYS = ("default", "theme", "bell", "notify", "kinds", "workspaces")
+_KINDS_KEYS = ("rules",)
+_RULE_KEYS = ("match", "kind")
+_RULE_SHAPE = '{ match = "REGEX", kind = "NAME" }'
 
 #: where a workspace's credential comes from: the config key that names it
 CredentialKind = Literal["token_env", "api_key_env", "token_command"]
@@ -95,6 +112,10 @@ class WorkspaceConfig:
     token_command: str | None = field(default=None, repr=False)
     interval: float | None = None
     theme: str | None = None
+    #: the largest answer accepted, in MiB after decompression (None: the api's default)
+    max_answer_mib: float | None = None
+    #: seconds the token_command may run before it is killed (None: the api's default)
+    token_command_timeout: float | None = None
 
     def validated(self) -> WorkspaceConfig:
         """A normalized copy (lowercase UUIDs, no trailing slash); raises InvalidSetting."""
@@ -112,6 +133,24 @@ class WorkspaceConfig:
             if self.interval is None
             else _validate_interval(f"{prefix}.interval", self.interval),
             theme=None if self.theme is None else _validate_text(f"{prefix}.theme", self.theme),
+            max_answer_mib=None
+            if self.max_answer_mib is None
+            else _validate_number(
+                f"{prefix}.max_answer_mib",
+                self.max_answer_mib,
+                MIN_ANSWER_MIB,
+                MAX_ANSWER_MIB,
+                "MiB",
+            ),
+            token_command_timeout=None
+            if self.token_command_timeout is None
+            else _validate_number(
+                f"{prefix}.token_command_timeout",
+                self.token_command_timeout,
+                MIN_TOKEN_COMMAND_TIMEOUT,
+                MAX_TOKEN_COMMAND_TIMEOUT,
+                "seconds",
+            ),
         )
 
 
@@ -124,6 +163,10 @@ class Config:
     default: str | None = None
     theme: str | None = None
     bell: bool = True
+    #: the [notify] table, validated (jobwatch.notify.settings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    #: the [kinds] rules, compiled and in order: `jobwatch.kinds.Kinds(config.kind_rules)`
+    kind_rules: tuple[KindRule, ...] = ()
     #: the file and what it meant when it was read or last saved (config_state); save_config
     #: writes only the changes since. None: built in memory, never read
     loaded: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
@@ -413,10 +456,14 @@ def save_config(config: Config) -> None:
 
 def config_state(config: Config) -> dict[str, Any]:
     """What `config` means, as plain values (None: absent; see jobwatch.store.config_edit)."""
+    notify = config.notify.to_table()
+    rules = [{"match": rule.pattern.pattern, "kind": rule.kind} for rule in config.kind_rules]
     return {
         "default": config.default,
         "theme": config.theme,
         "bell": None if config.bell else False,
+        "notify": notify or None,
+        "kinds": {"rules": rules} if rules else None,
         "workspaces": {
             name: {
                 f.name: getattr(ws, f.name)
@@ -506,6 +553,8 @@ def _build(path: Path, data: dict[str, Any]) -> Config:
         if not isinstance(data["bell"], bool):
             raise InvalidSetting("bell", f"expected true or false, got {_type_name(data['bell'])}")
         config.bell = data["bell"]
+    config.notify = _build_notify(data.get("notify"))
+    config.kind_rules = _build_kinds(data.get("kinds"))
     workspaces = data.get("workspaces", {})
     if not isinstance(workspaces, dict):
         raise InvalidSetting("workspaces", "expected a table of [workspaces.NAME] sections")
@@ -548,8 +597,64 @@ def _build_workspace(name: str, table: Any) -> WorkspaceConfig:
         token_command=table.get("token_command"),
         interval=table.get("interval"),
         theme=table.get("theme"),
+        max_answer_mib=table.get("max_answer_mib"),
+        token_command_timeout=table.get("token_command_timeout"),
     )
     return ws.validated()
+
+
+def _build_notify(table: Any) -> NotifySettings:
+    """The [notify] table (jobwatch.notify.settings validates it); a pasted secret in
+    on_job_end is refused without being echoed."""
+    settings = NotifySettings.from_table(table, error=InvalidSetting)
+    command = settings.on_job_end
+    parts = [command] if isinstance(command, str) else list(command or ())
+    if any(looks_like_secret(part) for part in parts):
+        raise InvalidSetting(
+            "notify.on_job_end",
+            "that looks like a secret: on_job_end gets no credential and must not hold one",
+        )
+    return settings
+
+
+def _build_kinds(table: Any) -> tuple[KindRule, ...]:
+    """The [kinds] table: `rules`, an ordered array of { match = "REGEX", kind = "NAME" }, each
+    validated by jobwatch.kinds.compile_rule (which refuses patterns that could match slowly)."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise InvalidSetting("kinds", f"expected a [kinds] table, got {_type_name(table)}")
+    for key in table:
+        if key not in _KINDS_KEYS:
+            raise InvalidSetting(
+                f"kinds.{key}", f"unknown setting (known: {', '.join(_KINDS_KEYS)})"
+            )
+    rules = table.get("rules", [])
+    if not isinstance(rules, list):
+        raise InvalidSetting(
+            "kinds.rules", f"expected an array of {_RULE_SHAPE}, got {_type_name(rules)}"
+        )
+    if len(rules) > MAX_RULES:
+        raise InvalidSetting("kinds.rules", f"{len(rules)} rules; at most {MAX_RULES}")
+    return tuple(_build_rule(n, rule) for n, rule in enumerate(rules, 1))
+
+
+def _build_rule(n: int, rule: Any) -> KindRule:
+    key = f"kinds.rules[{n}]"
+    if not isinstance(rule, dict):
+        raise InvalidSetting(key, f"expected {_RULE_SHAPE}, got {_type_name(rule)}")
+    for name in rule:
+        if name not in _RULE_KEYS:
+            raise InvalidSetting(key, f"unknown key {_short(str(name))} (known: match, kind)")
+    for name in _RULE_KEYS:
+        if name not in rule:
+            raise InvalidSetting(key, f"missing {name} (a rule is {_RULE_SHAPE})")
+        if not isinstance(rule[name], str):
+            raise InvalidSetting(key, f"{name} must be a string, got {_type_name(rule[name])}")
+    try:
+        return compile_rule(rule["match"], rule["kind"], where=key)
+    except KindRuleError as exc:
+        raise InvalidSetting(key, exc.describe().removeprefix(f"{key}: ")) from None
 
 
 def _validate_credentials(prefix: str, given: dict[str, Any]) -> dict[str, str]:
@@ -572,12 +677,14 @@ def _validate_credentials(prefix: str, given: dict[str, Any]) -> dict[str, str]:
 
 
 def _validate_interval(key: str, value: Any) -> float:
+    return _validate_number(key, value, MIN_INTERVAL, MAX_INTERVAL, "seconds")
+
+
+def _validate_number(key: str, value: Any, low: float, high: float, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidSetting(key, f"expected a number of seconds, got {_type_name(value)}")
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise InvalidSetting(
-            key, f"must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, got {value:g}"
-        )
+        raise InvalidSetting(key, f"expected a number of {unit}, got {_type_name(value)}")
+    if not low <= value <= high:  # also refuses nan
+        raise InvalidSetting(key, f"must be between {low:g} and {high:g} {unit}, got {value:g}")
     return float(value)
 
 
@@ -661,6 +768,12 @@ def _find_line(text: str, dotted_key: str | None) -> int | None:
     """
     if not dotted_key:
         return None
+    rule = _RULE_KEY_RE.fullmatch(dotted_key)
+    if rule is not None:
+        found = _rule_line(text, int(rule.group(1)))
+        if found is not None:
+            return found
+        dotted_key = "kinds.rules"
     names = dotted_key.split(".")
     lines = text.splitlines()
     headers: dict[str, int] = {}
@@ -680,6 +793,29 @@ def _find_line(text: str, dotted_key: str | None) -> int | None:
         found = headers.get(".".join(names[:cut]))
         if found is not None:
             return found
+    return None
+
+
+_RULE_KEY_RE = re.compile(r"kinds\.rules\[(\d+)\]")
+_ANY_HEADER_RE = re.compile(r"^\s*\[\[?\s*(.*?)\s*\]\]?\s*(#.*)?$")
+_MATCH_KEY_RE = re.compile(r"""(^|[{,])\s*(match|"match"|'match')\s*=""")
+
+
+def _rule_line(text: str, number: int) -> int | None:
+    """The line of the `number`th kind rule: the `number`th line in [kinds] or [[kinds.rules]]
+    that sets `match` (one rule a line, or one [[kinds.rules]] table each, as people write them)."""
+    section = ""
+    seen = 0
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        header = _ANY_HEADER_RE.match(line)
+        if header:
+            parts = _split_dotted(header.group(1))
+            section = ".".join(parts) if parts else "\0"
+            continue
+        if section in ("kinds", "kinds.rules") and _MATCH_KEY_RE.search(line):
+            seen += 1
+            if seen == number:
+                return line_number
     return None
 
 

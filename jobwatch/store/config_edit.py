@@ -14,8 +14,10 @@ comment block directly above the next header. The caller (`jobwatch.store.config
 parses the result again and compares it with what it meant to write, and retries with tomlkit
 alone if the two differ, so a heuristic can cost a comment but never a setting.
 
-A state is the file's meaning as plain values: ``{"default", "theme", "bell", "workspaces":
-{name: {key: value}}}``, None for a key that is absent.
+A state is the file's meaning as plain values: ``{"default", "theme", "bell", "notify": {key:
+value}, "kinds": {"rules": [{"match", "kind"}, ...]}, "workspaces": {name: {key: value}}}``,
+None for a key or table that is absent. The [notify] and [kinds] tables are edited key by key
+like a workspace's entry; kind rules are written as an array of inline tables, one rule a line.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from tomlkit.items import Table
 
 State = dict[str, Any]
 
-#: the top-level keys a state holds besides "workspaces", in the order a new file gets them
+#: the top-level keys a state holds besides the tables, in the order a new file gets them
 TOP_KEYS = ("default", "theme", "bell")
+#: the top-level tables a state holds besides "workspaces", in the order a new file gets them
+TABLES = ("notify", "kinds")
 
 _ANY_HEADER = re.compile(r"^\s*\[")
 _TABLE_HEADER = re.compile(r"^\s*\[(?!\[)(.*)\]\s*(?:#.*)?$")
@@ -79,9 +83,17 @@ def cut_table(text: str, key: tuple[str, ...]) -> str | None:
 
 
 def _value(value: Any) -> Any:
-    """A value as a person would write it: a whole number of seconds without ".0"."""
+    """A value as a person would write it: a whole number of seconds without ".0", an array of
+    tables (kind rules) as inline tables, one a line."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        array = tomlkit.array()
+        for item in value:
+            inline = tomlkit.inline_table()
+            inline.update({k: _value(v) for k, v in item.items()})
+            array.append(inline)
+        return array.multiline(True)
     return value
 
 
@@ -91,6 +103,16 @@ def _workspace_table(entry: dict[str, Any]) -> Table:
         if value is not None:
             table[key] = _value(value)
     return table
+
+
+def _edit_table(table: Any, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Set or delete, in a table of the document, the keys whose values differ."""
+    for key in dict.fromkeys([*before, *after]):
+        if before.get(key) != after.get(key):
+            if after.get(key) is None:
+                table.pop(key, None)
+            else:
+                table[key] = _value(after[key])
 
 
 def _workspaces(doc: tomlkit.TOMLDocument) -> Any:
@@ -118,31 +140,38 @@ def edit(text: str, disk: State, target: State, *, cut: bool = True) -> str:
                 doc.pop(key, None)
             else:
                 doc[key] = _value(target[key])
+    for key in TABLES:
+        if disk[key] == target[key]:
+            continue
+        if target[key] is None:
+            doc.pop(key, None)
+        elif key not in doc:
+            doc[key] = _workspace_table(target[key])
+        else:
+            _edit_table(doc[key], disk[key] or {}, target[key])
     for name, entry in target["workspaces"].items():
         before = disk["workspaces"].get(name)
         if before is None:
             _workspaces(doc)[name] = _workspace_table(entry)
             continue
-        table = doc["workspaces"][name]
-        for key in dict.fromkeys([*before, *entry]):
-            if before.get(key) != entry.get(key):
-                if entry.get(key) is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = _value(entry[key])
+        _edit_table(doc["workspaces"][name], before, entry)
     if removed and "workspaces" in doc and not doc["workspaces"]:
         del doc["workspaces"]
     return tomlkit.dumps(doc)
 
 
 def render(target: State) -> str:
-    """A new file for `target`: the top-level keys, then a ``[workspaces.NAME]`` table each."""
+    """A new file for `target`: the top-level keys, [notify], [kinds], then a
+    ``[workspaces.NAME]`` table each."""
     parts = []
     top = "".join(
         tomlkit.dumps({key: _value(target[key])}) for key in TOP_KEYS if target[key] is not None
     )
     if top:
         parts.append(top)
+    for key in TABLES:
+        if target[key] is not None:
+            parts.append(tomlkit.dumps({key: _workspace_table(target[key])}).lstrip("\n"))
     for name, entry in target["workspaces"].items():
         doc = tomlkit.document()
         _workspaces(doc)[name] = _workspace_table(entry)
