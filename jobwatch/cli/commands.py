@@ -1,6 +1,6 @@
-"""The commands that poll or read for scripts: `status`, `wait`, `history`; and `simulate`,
-`completion`. The dashboard's commands are in jobwatch.cli.dashboard, the config's in
-jobwatch.cli.workspaces.
+"""The commands that poll or read for scripts: `status`, `history`; and `simulate`,
+`completion`. `wait` is in jobwatch.cli.wait, the dashboard's commands in
+jobwatch.cli.dashboard, the config's in jobwatch.cli.workspaces.
 
 Every command takes typed values from `jobwatch.cli.main.dispatch`, never argparse's Namespace,
 and returns an exit code (jobwatch.cli.parser.EXIT_CODES). `status`, `wait`, the dashboard and
@@ -16,38 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from jobwatch.cli import job_ids as job_id_args
 from jobwatch.cli.output import (
-    EventPrinter,
+    JobNotes,
     describe_error,
-    dumps,
     field,
     job_record,
     jobs_table,
     print_error,
-    shown_status,
     transition_record,
     write_records,
 )
 from jobwatch.cli.parser import (
-    EXIT_API,
-    EXIT_FAILED,
     EXIT_NOT_FOUND,
     EXIT_OK,
-    EXIT_TIMEOUT,
     NOTHING_CONFIGURED,
 )
 from jobwatch.errors import ApiError, UsageError
-from jobwatch.statuses import COMPLETED_CODE, NOT_FOUND_CODE
+from jobwatch.statuses import NOT_FOUND_CODE
 
 if TYPE_CHECKING:
-    from jobwatch.models import Job
+    from jobwatch.kinds import Kinds
     from jobwatch.poller import Poller
     from jobwatch.session import Flags, Session, Target
-    from jobwatch.store.history import HistoryStore
+    from jobwatch.store.history import Annotation, HistoryStore
 
 
 def target_of(session: Session) -> Target:
@@ -65,6 +60,30 @@ def close(history: HistoryStore | None) -> None:
         history.close()
 
 
+def notes_lookup(
+    history: HistoryStore | None, workspace_id: str, kinds: Kinds
+) -> Callable[[str], JobNotes]:
+    """workflowId -> its kind, label and pin (the labels and pins read once from the history;
+    none when there is no history, or it cannot be read: then a warning)."""
+    from jobwatch.errors import JobwatchError
+    from jobwatch.session import warn_on_stderr
+
+    annotations: dict[str, Annotation] = {}
+    if history is not None:
+        try:
+            annotations = history.annotations(workspace_id)
+        except JobwatchError as error:
+            warn_on_stderr(f"labels and pins not read: {error.describe()}")
+
+    def notes(workflow_id: str) -> JobNotes:
+        note = annotations.get(workflow_id)
+        label = note.label if note is not None else None
+        pinned = note.pinned if note is not None else False
+        return JobNotes(kinds.kind(workflow_id, label), label, pinned)
+
+    return notes
+
+
 # -- status ------------------------------------------------------------------------------
 
 
@@ -76,8 +95,8 @@ def undecided(poller: Poller, ids: Sequence[str]) -> list[str]:
 
 async def poll_for_status(poller: Poller, ids: Sequence[str] | None) -> ApiError | None:
     """One tick; with IDs, more ticks (one interval apart) until every ID that was missing from
-    an answer has appeared or is NOT_FOUND by the poller's own rule (DEFAULT_MISSING_AFTER
-    answers in a row), as in `wait` and the dashboard. Returns the error that stopped polling."""
+    an answer has appeared or is NOT_FOUND by the poller's own rule (`missing_after` answers in a
+    row, --missing-after), as in `wait` and the dashboard. Returns the error that stopped polling."""
     from jobwatch.events import HistoryFailed, PollerStopped
     from jobwatch.session import warn_on_stderr
 
@@ -92,37 +111,49 @@ async def poll_for_status(poller: Poller, ids: Sequence[str] | None) -> ApiError
         await asyncio.sleep(poller.interval)
 
 
-async def cmd_status(flags: Flags, job_ids: Sequence[str], *, output: str) -> int:
+async def cmd_status(
+    flags: Flags, job_ids: Sequence[str], *, output: str, missing_after: int | None = None
+) -> int:
     """Exit 0, or 4 when a requested ID was not found (as `wait`), 3 when a request failed."""
-    from jobwatch.poller import Poller
+    from jobwatch.kinds import Kinds
+    from jobwatch.poller import DEFAULT_MISSING_AFTER, Poller
     from jobwatch.session import Session, open_history
 
-    target = target_of(Session.load(flags))
+    session = Session.load(flags)
+    target = target_of(session)
     ids = job_id_args.expand(job_ids) if job_ids else None
     if ids == []:
         raise UsageError("standard input held no job ID")
     history = open_history()
     try:
         async with target.client() as client:
+            # The poller records each answer whole (Answer(jobs, requested)): an unchanged job
+            # counts as seen, so the window of its next change starts here.
             poller = Poller(
                 client,
                 target.workspace.workspace_id,
                 job_ids=ids,
                 history=history,
                 interval=target.interval,
+                missing_after=missing_after or DEFAULT_MISSING_AFTER,
                 max_failures=0,  # one answer is what `status` is for: the first failure is reported
             )
             error = await poll_for_status(poller, ids)
+        notes = None
+        if error is None and output != "table":
+            notes = notes_lookup(
+                history, target.workspace.workspace_id, Kinds(session.config.kind_rules)
+            )
     finally:
         close(history)
     if error is not None:
         print_error(describe_error(error))
         return error.exit_code
     jobs = [j for j in poller.jobs.values() if j.status.code != NOT_FOUND_CODE]
-    if output == "table":
+    if notes is None:
         print(jobs_table(jobs))
     else:
-        write_records(map(job_record, jobs), output)
+        write_records((job_record(j, notes(j.workflow_id)) for j in jobs), output)
     missing = [
         wid
         for wid in ids or ()
@@ -133,130 +164,29 @@ async def cmd_status(flags: Flags, job_ids: Sequence[str], *, output: str) -> in
     return EXIT_NOT_FOUND if missing else EXIT_OK
 
 
-# -- wait --------------------------------------------------------------------------------
-
-
-def wait_outcome(poller: Poller) -> tuple[int, list[Job]]:
-    """The exit code for the jobs' final states and the jobs that did not complete."""
-    jobs = [poller.jobs[i] for i in poller.tracked or () if i in poller.jobs]
-    not_completed = [j for j in jobs if j.status.code != COMPLETED_CODE]
-    if any(j.status.is_failure for j in jobs):
-        return EXIT_FAILED, not_completed
-    if any(j.status.code == NOT_FOUND_CODE for j in jobs):
-        return EXIT_NOT_FOUND, not_completed
-    return EXIT_OK, not_completed
-
-
-def final_records(poller: Poller) -> list[dict]:
-    """`wait --output json`: every waited-for job as last seen (status null: never seen)."""
-    records = []
-    for wid in poller.tracked or ():
-        job = poller.jobs.get(wid)
-        records.append(
-            job_record(job) if job else {"workflowId": wid, "status": None, "runId": None}
-        )
-    return records
-
-
-async def cmd_wait(
-    flags: Flags,
-    job_ids: Sequence[str],
-    *,
-    timeout: float | None,
-    max_retries: int,
-    output: str,
-    quiet: bool,
-) -> int:
-    from jobwatch.events import PollerStopped
-    from jobwatch.poller import Poller
-    from jobwatch.session import Session, open_history
-
-    target = target_of(Session.load(flags))
-    ids = job_id_args.expand(job_ids)
-    if not ids:
-        raise UsageError(
-            "standard input held no job ID" if job_id_args.STDIN in job_ids else "no job ID given"
-        )
-    printer = EventPrinter(as_json=output == "jsonl", quiet=quiet or output == "json")
-    history = open_history()
-    stopped: ApiError | None = None
-    timed_out = False
-    try:
-        async with target.client() as client:
-            poller = Poller(
-                client,
-                target.workspace.workspace_id,
-                job_ids=ids,
-                history=history,
-                interval=target.interval,
-                max_failures=max_retries,
-            )
-            try:
-                async with asyncio.timeout(timeout):
-                    async for events in poller.run(until_done=True):
-                        printer.emit(events)
-                        for event in events:
-                            if isinstance(event, PollerStopped):
-                                stopped = event.error
-            except TimeoutError:
-                timed_out = True
-    finally:
-        close(history)
-    if stopped is not None:
-        gave_up = f"gave up after {poller.failures} failed polls: " if stopped.retryable else ""
-        print_error(gave_up + describe_error(stopped))
-        return EXIT_API
-    return _wait_report(poller, output=output, timeout=timeout if timed_out else None)
-
-
-def _wait_report(poller: Poller, *, output: str, timeout: float | None) -> int:
-    """What `wait` prints once it ends (timed out when `timeout` is given) and its exit code."""
-    if output == "json":
-        print(dumps(final_records(poller)))
-    if timeout is not None:
-        pending = poller.pending_ids() or []
-        if output == "jsonl":
-            for wid in pending:
-                job = poller.jobs.get(wid)
-                print(
-                    dumps(
-                        {
-                            "event": "timeout",
-                            "workflowId": wid,
-                            "status": job.status.to_json() if job else None,
-                            "runId": job.run_id if job else None,
-                        }
-                    )
-                )
-        else:
-            shown = ", ".join(field(wid) for wid in pending[:20])
-            more = f" and {len(pending) - 20} more" if len(pending) > 20 else ""
-            print_error(f"--timeout {timeout:g}s elapsed; still waiting for: {shown}{more}")
-        return EXIT_TIMEOUT
-    code, not_completed = wait_outcome(poller)
-    for job in not_completed:
-        if output == "jsonl":
-            print(dumps({"event": "result", **job_record(job)}))
-        elif output == "table":
-            print(
-                f"{field(job.status.label)}  workflowId={field(job.workflow_id)}  "
-                f"runId={field(job.run_id) or '-'}"
-            )
-    return code
-
-
 # -- history -----------------------------------------------------------------------------
 
 
 def cmd_history(flags: Flags, job_id: str, *, output: str) -> int:
-    from jobwatch.formatting import format_duration, format_timestamp
+    """The job's steps with their windows and the gaps of its lifetime; its kind, label, pin and
+    (for people) its kind's typical duration."""
+    from jobwatch.cli.timeline import timeline_lines
+    from jobwatch.kinds import Kinds
     from jobwatch.session import Session
     from jobwatch.store.history import HistoryStore
 
-    ws = target_of(Session.load(flags)).workspace
+    session = Session.load(flags)
+    ws = target_of(session).workspace
+    kinds = Kinds(session.config.kind_rules)
     store = HistoryStore.open_default()  # nothing to show without it: its error is the answer
     try:
         transitions = store.transitions(ws.workspace_id, job_id)
+        if transitions:
+            record = store.job(ws.workspace_id, job_id)
+            gaps = store.job_gaps(ws.workspace_id, job_id)
+            label = record.label if record else None
+            notes = JobNotes(kinds.kind(job_id, label), label, bool(record and record.pinned))
+            typical = store.typical_durations(ws.workspace_id, kinds) if output == "table" else {}
     finally:
         store.close()
     if not transitions:
@@ -265,18 +195,12 @@ def cmd_history(flags: Flags, job_id: str, *, output: str) -> int:
         )
         return EXIT_NOT_FOUND
     if output != "table":
-        write_records(
-            (transition_record(job_id, t.status, t.run_id, t.observed_at) for t in transitions),
-            output,
-        )
+        write_records((transition_record(job_id, t, notes, gaps) for t in transitions), output)
         return EXIT_OK
-    print(field(job_id))
-    for i, t in enumerate(transitions):
-        lasted = ""
-        if i + 1 < len(transitions):
-            lasted = f"  (lasted {format_duration(transitions[i + 1].observed_at - t.observed_at)})"
-        status = shown_status(t.status)
-        print(f"  {format_timestamp(t.observed_at)}  {status:<20}  run {field(t.run_id)}{lasted}")
+    lines = timeline_lines(
+        job_id, transitions, notes=notes, gaps=gaps, typical=typical.get(notes.kind)
+    )
+    print("\n".join(lines))
     return EXIT_OK
 
 

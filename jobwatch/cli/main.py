@@ -135,23 +135,30 @@ def _status(args: argparse.Namespace) -> int:
     from jobwatch.cli import commands
 
     flags = connection_flags(args, interval=args.interval)
-    return asyncio.run(commands.cmd_status(flags, args.job_ids, output=args.output))
+    return asyncio.run(
+        commands.cmd_status(
+            flags, args.job_ids, output=args.output, missing_after=args.missing_after
+        )
+    )
 
 
 def _wait(args: argparse.Namespace) -> int:
     import asyncio
 
-    from jobwatch.cli import commands
+    from jobwatch.cli import wait
 
+    options = wait.WaitOptions(
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        output=args.output,
+        quiet=args.quiet,
+        fail_fast=args.fail_fast,
+        any=args.any,
+        missing_after=args.missing_after,
+        heartbeat=args.heartbeat,
+    )
     return asyncio.run(
-        commands.cmd_wait(
-            connection_flags(args, interval=args.interval),
-            args.job_ids,
-            timeout=args.timeout,
-            max_retries=args.max_retries,
-            output=args.output,
-            quiet=args.quiet,
-        )
+        wait.cmd_wait(connection_flags(args, interval=args.interval), args.job_ids, options)
     )
 
 

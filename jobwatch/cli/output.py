@@ -13,7 +13,8 @@ No secrets reach this module: it only sees jobs, statuses, entries and error des
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -34,6 +35,8 @@ from jobwatch.formatting import format_clock, format_duration, status_text
 from jobwatch.models import Job, Status
 from jobwatch.sanitize import cell_width, json_dumps, visible, visible_lines
 from jobwatch.store.config import WorkspaceConfig
+from jobwatch.store.history_reads import Transition
+from jobwatch.windows import Gap, unwatched
 
 #: the widest the status table's ID columns get, in cells; a longer value is cut in the middle
 #: (its unique tail kept). 10k jobs and one 100k-character ID printed 1 GB when every row was
@@ -85,18 +88,50 @@ def print_error(message: str, err: TextIO | None = None) -> None:
 # -- records: the one place each command's JSON is built ----------------------------------
 
 
-def job_record(job: Job) -> dict[str, Any]:
-    """A job as the API returns it: workflowId, status {code, name}, runId."""
-    return job.to_json()
+@dataclass(frozen=True, slots=True)
+class JobNotes:
+    """What jobwatch knows of a job beyond the API's fields: its kind (jobwatch.kinds: the label,
+    else the first matching [kinds] rule, else the workflowId without its ID suffix), and the
+    label and pin a person gave it (kept in the history)."""
+
+    kind: str
+    label: str | None = None
+    pinned: bool = False
+
+    def fields(self) -> dict[str, Any]:
+        return {"label": self.label, "pinned": self.pinned, "kind": self.kind}
 
 
-def transition_record(workflow_id: str, status: Status, run_id: str, at: float) -> dict[str, Any]:
-    """One recorded step of `history`."""
+def job_record(job: Job, notes: JobNotes | None = None) -> dict[str, Any]:
+    """A job as the API returns it: workflowId, status {code, name}, runId; with `notes`, also
+    label, pinned and kind (`status`, `wait --output json`). Events carry the API's fields only."""
+    record = job.to_json()
+    if notes is not None:
+        record.update(notes.fields())
+    return record
+
+
+def gap_record(gap: Gap) -> dict[str, str]:
+    """A period without a successful poll: {"from", "to"}, ISO 8601 UTC."""
+    return {"from": iso(gap.started), "to": iso(gap.ended)}
+
+
+def transition_record(
+    workflow_id: str, step: Transition, notes: JobNotes, gaps: Sequence[Gap]
+) -> dict[str, Any]:
+    """One recorded step of `history`: what was seen, when (`observedAt`, the first poll that
+    saw it) and since when it can have been so (`notBefore`, the last poll that still saw the
+    earlier state; null: unknown), whether a gap falls in between (`unwatched`); and the job's
+    label, pin, kind and `gaps` (every period without a successful poll in its lifetime)."""
     return {
         "workflowId": workflow_id,
-        "status": status.to_json(),
-        "runId": run_id,
-        "observedAt": iso(at),
+        "status": step.status.to_json(),
+        "runId": step.run_id,
+        "observedAt": iso(step.observed_at),
+        "notBefore": None if step.not_before is None else iso(step.not_before),
+        "unwatched": unwatched(step.window, gaps),
+        **notes.fields(),
+        "gaps": [gap_record(gap) for gap in gaps],
     }
 
 

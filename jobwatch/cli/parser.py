@@ -48,6 +48,10 @@ DEBUG_ENV = "SHARELY_JOBWATCH_DEBUG"
 MAX_TIMEOUT = 30 * 86400.0
 MIN_REQUEST_TIMEOUT = 0.1
 MAX_REQUEST_TIMEOUT = 600.0
+#: --missing-after's upper bound (a day of polls at the fastest interval)
+MAX_MISSING_AFTER = 1_000_000
+#: --heartbeat's upper bound (a day)
+MAX_HEARTBEAT = 86400.0
 #: the formats of --output; --json is one of them (see OUTPUT_HELP)
 OUTPUT_FORMATS = ("table", "json", "jsonl")
 
@@ -84,8 +88,8 @@ EXIT_CODES: dict[str, ExitCodes] = {
         *_ENDINGS,
     ),
     "wait": (
-        (EXIT_OK, "every job COMPLETED"),
-        (EXIT_FAILED, f"at least one job ended {FAILURE_NAMES}"),
+        (EXIT_OK, "every job COMPLETED (with --any: the first to end did)"),
+        (EXIT_FAILED, f"at least one job ended {FAILURE_NAMES} (with --fail-fast: at once)"),
         _USAGE,
         (EXIT_API, _API),
         (EXIT_NOT_FOUND, "none failed, but at least one ID was never found"),
@@ -133,10 +137,20 @@ except for `wait`, where it is --output jsonl (its events, as they happen).
 # costs `jobwatch --help` ~60 ms. tests/integration/test_cli.py pins the two together.
 STATUS_HELP = """\
 not found: an ID missing from the API's answer is asked for again every --interval until it
-appears or has been missing from 3 answers in a row; only then is it "not found" (on stderr,
-exit 4), exactly as `wait` and the dashboard decide it. So an unknown ID takes about 2 intervals.
+appears or has been missing from 3 answers in a row (--missing-after N); only then is it "not
+found" (on stderr, exit 4), exactly as `wait` and the dashboard decide it. So an unknown ID takes
+about 2 intervals.
 The table cuts IDs longer than 64 characters in the middle (keeping the unique tail); --json
 gives them whole.
+"""
+
+WAIT_HELP = """\
+when it ends: once every job is finished; with --fail-fast at the first failure (exit 1, every
+job's current state printed); with --any as soon as one job ends (its code: 0 COMPLETED, 1 a
+failure, 4 not found; several ending in one poll count together); at --timeout (124).
+heartbeat: when standard output is not a terminal (CI), a line every --heartbeat seconds says
+what is still running and for how long, so a no-output timeout does not end the wait; with
+--output jsonl it is a {"event": "heartbeat", ...} object, with json it goes to stderr.
 """
 
 # Shown after "jobwatch: " (as an error) or alone (`workspaces list`).
@@ -331,6 +345,17 @@ def _interval_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _missing_after_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--missing-after",
+        type=integer(1, MAX_MISSING_AFTER),
+        default=None,
+        metavar="N",
+        help="answers in a row an ID may be absent from before it is NOT_FOUND (default 3; "
+        "more tolerates a job the API does not list yet)",
+    )
+
+
 def _output_options(parser: argparse.ArgumentParser, *, json_means: str, what: str) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -402,6 +427,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
         p, json_means="json", what="a table, the API's JSON array (json) or a job per line (jsonl)"
     )
     _interval_option(p, "the polls that re-check a missing ID")
+    _missing_after_option(p)
 
 
 def _add_wait(sub: argparse._SubParsersAction) -> None:
@@ -411,7 +437,7 @@ def _add_wait(sub: argparse._SubParsersAction) -> None:
         help="wait until jobs finish; the exit code says how",
         description="Poll until every job is finished, printing each change; for every job "
         "that did not complete, its workflowId and runId (what support asks for).",
-        epilog=STDIN_HELP + "\n" + OUTPUT_HELP + "\n" + CREDENTIALS_HELP,
+        epilog=WAIT_HELP + "\n" + STDIN_HELP + "\n" + OUTPUT_HELP + "\n" + CREDENTIALS_HELP,
     )
     _job_ids(p, nargs="+", help="workflow IDs to wait for")
     _interval_option(p, "polls")
@@ -437,6 +463,25 @@ def _add_wait(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--quiet", "-q", action="store_true", help="print only the jobs that did not complete"
+    )
+    p.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="exit 1 at the first failure, printing every job's current state",
+    )
+    p.add_argument(
+        "--any",
+        action="store_true",
+        help="exit as soon as one job ends, with the code that job alone would give",
+    )
+    _missing_after_option(p)
+    p.add_argument(
+        "--heartbeat",
+        type=seconds(0.0, MAX_HEARTBEAT),
+        default=None,
+        metavar="S",
+        help="when standard output is not a terminal, a line every S seconds saying what is "
+        "still running and for how long (default 60, none with --quiet; 0: never)",
     )
 
 

@@ -83,7 +83,8 @@ def test_status_table_json_and_unknown_ids(sim, conn, capsys):
     assert "nope" in err
     code, out, err = run(capsys, "status", *conn, "--json")
     data = json.loads(out)
-    assert {"workflowId": "job-a", "status": {"code": 1, "name": "RUNNING"}, "runId": run_a} in data
+    job_a = {"workflowId": "job-a", "status": {"code": 1, "name": "RUNNING"}, "runId": run_a}
+    assert {**job_a, "label": None, "pinned": False, "kind": "job-a"} in data
     assert len(data) == 2
 
 

@@ -127,7 +127,8 @@ def test_an_explicit_config_that_does_not_exist_is_an_error_except_for_add(capsy
 
 def test_output_formats_of_status_history_and_workspaces_list(sim, conn, capsys):
     run_a = sim.add_job("job-a", code=3)
-    record = {"workflowId": "job-a", "status": {"code": 3, "name": "FAILED"}, "runId": run_a}
+    record = {"workflowId": "job-a", "status": {"code": 3, "name": "FAILED"}, "runId": run_a,
+              "label": None, "pinned": False, "kind": "job-a"}  # fmt: skip
     for flag in (["--json"], ["--output", "json"], ["-o", "json"]):
         assert json.loads(run(capsys, "status", *conn, *flag)[1]) == [record]
     out = run(capsys, "status", *conn, "--output", "jsonl")[1]
@@ -146,7 +147,8 @@ def test_output_formats_of_status_history_and_workspaces_list(sim, conn, capsys)
         {"name": "p", "default": True, "workspaceId": WS, "organizationId": ORG,
          "baseUrl": "https://api.sharely.ai", "interval": None, "theme": None,
          "tokenEnv": "P_TOKEN", "apiKeyEnv": None, "tokenCommand": False,
-         "credentials": "token from $P_TOKEN"}
+         "credentials": "token from $P_TOKEN", "maxAnswerMib": None,
+         "tokenCommandTimeout": None}
     ]  # fmt: skip
     with pytest.raises(SystemExit):
         main(["status", *conn, "--output", "jsonl", "--json"])
@@ -161,10 +163,13 @@ def test_wait_json_is_jsonl_events_and_output_json_is_the_final_array(sim, conn,
     assert events[0]["event"] == "appeared" and events[-1]["event"] == "result"
     code, out, _ = run(capsys, "wait", *conn, "job-a", "ghost", "-o", "json", "--interval", "0.1")
     assert code == 4
+    notes = {"label": None, "pinned": False}
     assert json.loads(out) == [
-        {"workflowId": "job-a", "status": {"code": 2, "name": "COMPLETED"}, "runId": run_a},
-        {"workflowId": "ghost", "status": {"code": -1, "name": "NOT_FOUND"}, "runId": ""},
-    ]
+        {"workflowId": "job-a", "status": {"code": 2, "name": "COMPLETED"}, "runId": run_a,
+         **notes, "kind": "job-a"},
+        {"workflowId": "ghost", "status": {"code": -1, "name": "NOT_FOUND"}, "runId": "",
+         **notes, "kind": "ghost"},
+    ]  # fmt: skip
 
 
 # -- help, exit codes, completion -------------------------------------------------------------
@@ -352,11 +357,18 @@ def test_history_shows_the_date_of_a_day_that_is_not_today(sim, conn, capsys):
         store.record(sim.workspace_id, [Job("job-old", Status(2, "COMPLETED"), "r1")], time.time())
     code, out, _ = run(capsys, "history", *conn, "job-old")
     assert code == 0
-    first, second = out.splitlines()[1:3]
+    first, gap, second = out.splitlines()[2:5]
     day = (
-        yesterday.strftime("%b ") + f"{yesterday.day:2d} "
+        yesterday.strftime("%b ") + f"{yesterday.day} "
         if yesterday.year == datetime.now().year
         else yesterday.strftime("%Y-%m-%d ")
     )
-    assert first.strip().startswith(day + yesterday.strftime("%H:%M:%S"))
-    assert re.match(r"\s+\d\d:\d\d:\d\d  ", second)
+    assert re.match(
+        rf"\s+▶ RUNNING by {day}\d\d:\d\d:\d\d \(already so when first seen\)", first
+    ), first
+    assert re.match(rf"\s+· not watched from {day}\d\d:\d\d to \d\d:\d\d \(1d00h\)", gap), gap
+    # a window of a day: to the minute, its start dated, its end today's clock; nobody watched
+    assert re.match(
+        rf"\s+✓ COMPLETED between {day}\d\d:\d\d and \d\d:\d\d \(not watched in between\)",
+        second,
+    ), second

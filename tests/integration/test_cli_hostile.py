@@ -17,6 +17,7 @@ import sys
 
 import pytest
 
+from jobwatch.kinds import default_kind
 from jobwatch.models import MAX_FIELD_CHARS
 from jobwatch.sanitize import is_unsafe_char
 from tests.support.cli import after_polls, run
@@ -105,6 +106,9 @@ def test_json_output_reads_back_the_exact_values(sim, hostile, capsys):
         "workflowId": HOSTILE_ID,
         "status": {"code": 99, "name": HOSTILE_NAME},
         "runId": HOSTILE_RUN,
+        "label": None,
+        "pinned": False,
+        "kind": default_kind(HOSTILE_ID),  # from the ID: as hostile, and as exact
     }
     code, out, _ = run(capsys, "status", *hostile, "--output", "jsonl", HOSTILE_ID)
     assert [json.loads(line)["runId"] for line in out.splitlines()] == [HOSTILE_RUN]
