@@ -217,6 +217,7 @@ def cmd_simulate(
     latency: float,
     rate_limit_every: int,
     malformed: str | None,
+    hostile: str | None = None,
 ) -> int:
     from jobwatch.simulator.server import run_simulate
 
@@ -229,6 +230,7 @@ def cmd_simulate(
         latency=latency,
         rate_limit_every=rate_limit_every,
         malformed=malformed,
+        hostile=hostile,
     )
 
 

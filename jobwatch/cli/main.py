@@ -174,6 +174,7 @@ def _simulate(args: argparse.Namespace) -> int:
         latency=args.latency,
         rate_limit_every=args.rate_limit_every,
         malformed=args.malformed,
+        hostile=args.hostile,
     )
 
 

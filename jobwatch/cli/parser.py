@@ -52,6 +52,21 @@ MAX_REQUEST_TIMEOUT = 600.0
 MAX_MISSING_AFTER = 1_000_000
 #: --heartbeat's upper bound (a day)
 MAX_HEARTBEAT = 86400.0
+#: `simulate --hostile`'s kinds: jobwatch.simulator.hostile.HOSTILE_KINDS, not imported here (the
+#: simulator costs every command ~17 ms); tests/integration/test_cli_when.py pins the two together
+HOSTILE_KINDS = (
+    "escapes",
+    "huge_field",
+    "deep_nesting",
+    "huge_int",
+    "beyond_int64",
+    "gzip_bomb_1mb",
+    "gzip_bomb_10mb",
+    "trickle",
+    "endless",
+    "slow_headers",
+    "retry_after",
+)
 #: the formats of --output; --json is one of them (see OUTPUT_HELP)
 OUTPUT_FORMATS = ("table", "json", "jsonl")
 
@@ -584,6 +599,12 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         "--malformed",
         metavar="KIND",
         help="answer every job request with a broken body of this kind (an unknown KIND lists them)",
+    )
+    p.add_argument(
+        "--hostile",
+        metavar="KIND",
+        help="answer with what is built to take over a client (never against a real API): "
+        + ", ".join(HOSTILE_KINDS),
     )
 
 
