@@ -26,6 +26,7 @@ from jobwatch.errors import UsageError
 
 if TYPE_CHECKING:
     from jobwatch.session import Flags, Target
+    from jobwatch.simulator.server import Simulator
     from jobwatch.store.history import HistoryStore
 
 
@@ -138,7 +139,43 @@ def cmd_watch(flags: Flags, job_ids: Sequence[str], *, bare: bool, plain: bool) 
         close(history)
 
 
+def seed_demo(sim: Simulator, history: HistoryStore, target: Target, *, seed: int) -> int:
+    """Give the demo's throw-away history the past runs of jobwatch.demo_history, so typical
+    durations, the ETA column and "slower than usual" work from the first second; returns the
+    number of runs seeded.
+
+    The seeded jobs are finished jobs of the workspace, and the dashboard shows them as rows: a
+    real workspace keeps listing its old jobs, so the simulator lists them too (the history and
+    the API agree), and one poll through the real path records the demo's own jobs before the
+    dashboard opens. Without that poll the dashboard would open on the seeded rows alone, with
+    its cursor on the newest of them, and the first answer's 18 live jobs would arrive above it,
+    out of view at 80x24; with it they are the newest rows and open at the top.
+    """
+    import contextlib
+    import time
+
+    from jobwatch.demo_history import plan_past_runs, seed_demo_history
+    from jobwatch.poller import Poller
+    from jobwatch.statuses import COMPLETED_CODE
+
+    now = time.time()
+    seeded = seed_demo_history(history, sim.workspace_id, now=now, seed=seed)
+    for run in plan_past_runs(now, seed=seed):
+        with contextlib.suppress(ValueError):  # the simulator's own job by that ID: keep it
+            sim.add_job(run.workflow_id, COMPLETED_CODE, run.run_id)
+
+    async def first_answer() -> None:
+        async with target.client() as client:
+            poller = Poller(client, sim.workspace_id, history=history, interval=target.interval)
+            await poller.poll_once()  # a failure here is the dashboard's to show, as ever
+
+    asyncio.run(first_answer())
+    return seeded
+
+
 def cmd_demo(*, plain: bool, seed: int, speed: float) -> int:
+    """The dashboard (or --plain lines) against a simulator, in a throw-away config and history;
+    the dashboard's history is seeded with past runs first (seed_demo)."""
     import tempfile
 
     from jobwatch.session import Flags, Session
@@ -170,6 +207,7 @@ def cmd_demo(*, plain: bool, seed: int, speed: float) -> int:
             try:
                 if plain:
                     return asyncio.run(print_changes(session.target(), history, None))
+                seed_demo(sim, history, session.target(), seed=seed)
                 from jobwatch.tui.app import run_dashboard
 
                 return run_dashboard(

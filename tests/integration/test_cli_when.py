@@ -340,3 +340,34 @@ def test_the_token_command_timeout_flag_then_the_workspace_key(sim, capsys, tmp_
     code, _, err = run(capsys, "status", "-w", "slow", "--token-command-timeout", "0.6")
     assert code == 3 and "did not finish within 0.6 s" in err, err
     assert time.monotonic() - started < 10  # not the default 10 s, twice
+
+
+# -- the demo's seeded past -------------------------------------------------------------------
+
+
+def test_the_demo_opens_with_typical_durations_and_its_own_jobs_newest(monkeypatch):
+    from jobwatch.cli import dashboard
+    from jobwatch.demo_history import KIND_DURATIONS, SEED_RUNS_PER_KIND
+    from jobwatch.kinds import Kinds
+    from jobwatch.tui import app
+
+    seen: dict = {}
+
+    def opened(session, *, workspace, job_ids, history, demo, **_):
+        ws = session.target(workspace).workspace.workspace_id
+        seen["typical"] = history.typical_durations(ws, Kinds())
+        seen["records"] = history.jobs(ws)
+        return 0
+
+    monkeypatch.setattr(app, "run_dashboard", opened)
+    monkeypatch.setattr(dashboard, "require_terminal", lambda: None)
+    assert dashboard.cmd_demo(plain=False, seed=7, speed=1.0) == 0
+    typical = seen["typical"]
+    assert set(typical) == set(KIND_DURATIONS)
+    assert all(t.runs == SEED_RUNS_PER_KIND for t in typical.values())
+    records = sorted(seen["records"], key=lambda r: r.last_change, reverse=True)
+    assert len(records) == 18 + SEED_RUNS_PER_KIND * len(KIND_DURATIONS)
+    newest = records[:18]  # the first answer was recorded: the live demo's jobs open on top
+    assert {r.first_seen for r in newest} == {newest[0].first_seen}
+    assert any(r.status.code == 1 for r in newest)
+    assert all(r.status.code == 2 for r in records[18:])  # the seeded past: finished runs
