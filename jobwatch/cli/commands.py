@@ -204,6 +204,46 @@ def cmd_history(flags: Flags, job_id: str, *, output: str) -> int:
     return EXIT_OK
 
 
+# -- label, pin ---------------------------------------------------------------------------
+
+
+def cmd_label(flags: Flags, job_id: str, text: str | None) -> int:
+    """Set (or with None clear) a job's label in the history, for this workspace."""
+    from jobwatch.session import Session
+    from jobwatch.store.history import HistoryStore
+
+    ws = target_of(Session.load(flags)).workspace
+    if not job_id.strip():
+        raise UsageError("JOB_ID is empty")
+    store = HistoryStore.open_default()
+    try:
+        store.set_label(ws.workspace_id, job_id, text)
+    finally:
+        store.close()
+    if text is None or not text.strip():
+        print(f"{field(job_id)}: label cleared")
+    else:
+        print(f"{field(job_id)}: labelled {field(text)}")
+    return EXIT_OK
+
+
+def cmd_pin(flags: Flags, job_id: str, *, pinned: bool) -> int:
+    """Pin (or unpin) a job in the history, for this workspace."""
+    from jobwatch.session import Session
+    from jobwatch.store.history import HistoryStore
+
+    ws = target_of(Session.load(flags)).workspace
+    if not job_id.strip():
+        raise UsageError("JOB_ID is empty")
+    store = HistoryStore.open_default()
+    try:
+        store.set_pinned(ws.workspace_id, job_id, pinned)
+    finally:
+        store.close()
+    print(f"{field(job_id)}: {'pinned' if pinned else 'unpinned'}")
+    return EXIT_OK
+
+
 # -- simulate, completion ----------------------------------------------------------------
 
 

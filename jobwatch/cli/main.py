@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from jobwatch.store.config import CredentialKind, WorkspaceInput
 
 #: the commands that take the connection options (before or after the command)
-CONNECTING = frozenset({"status", "wait", "history", "watch", None})
+CONNECTING = frozenset({"status", "wait", "history", "label", "pin", "watch", None})
 #: the commands that read the config: an explicit --config must exist (add may create it)
-READS_CONFIG = frozenset({"status", "wait", "history", "watch", "workspaces", None})
+READS_CONFIG = frozenset({"status", "wait", "history", "label", "pin", "watch", "workspaces", None})
 
 
 def connection_flags(args: argparse.Namespace, *, interval: float | None = None) -> Flags:
@@ -96,7 +96,7 @@ def check_global_options(args: argparse.Namespace) -> None:
         ]
         if given:
             raise UsageError(
-                f"{', '.join(given)}: only status, wait, history and watch connect to a "
+                f"{', '.join(given)}: only status, wait, history, label, pin and watch connect to a "
                 f"workspace, not `{command}`"
             )
     if args.plain and command not in ("watch", "demo", None):
@@ -184,6 +184,19 @@ def _history(args: argparse.Namespace) -> int:
     return commands.cmd_history(connection_flags(args), args.job_id, output=args.output)
 
 
+def _label(args: argparse.Namespace) -> int:
+    from jobwatch.cli import commands
+
+    text = None if args.clear else args.text
+    return commands.cmd_label(connection_flags(args), args.job_id, text)
+
+
+def _pin(args: argparse.Namespace) -> int:
+    from jobwatch.cli import commands
+
+    return commands.cmd_pin(connection_flags(args), args.job_id, pinned=not args.unpin)
+
+
 def _watch(args: argparse.Namespace) -> int:
     from jobwatch.cli import dashboard
 
@@ -213,6 +226,8 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "status": _status,
     "wait": _wait,
     "history": _history,
+    "label": _label,
+    "pin": _pin,
     "watch": _watch,
     None: _watch,
     "workspaces": _workspaces,

@@ -118,6 +118,18 @@ EXIT_CODES: dict[str, ExitCodes] = {
         (EXIT_NOT_FOUND, "no history recorded for this ID in this workspace"),
         *_ENDINGS,
     ),
+    "label": (
+        (EXIT_OK, "done"),
+        (EXIT_USAGE, "usage or configuration error, or the history cannot be written"),
+        _INTERNAL,
+        *_ENDINGS,
+    ),
+    "pin": (
+        (EXIT_OK, "done"),
+        (EXIT_USAGE, "usage or configuration error, or the history cannot be written"),
+        _INTERNAL,
+        *_ENDINGS,
+    ),
     "watch": _DASHBOARD,
     "demo": _DASHBOARD,
     "simulate": ((EXIT_OK, "stopped with Ctrl-C"), _USAGE, _INTERNAL),
@@ -513,6 +525,33 @@ def _add_history(sub: argparse._SubParsersAction) -> None:
     _output_options(p, json_means="json", what="a timeline, a JSON array or a step per line")
 
 
+def _add_label(sub: argparse._SubParsersAction) -> None:
+    p = _connecting(
+        sub,
+        "label",
+        help="give a job a name (kept in the history; the dashboard's l)",
+        description="Give a job a label: shown in the dashboard and `history`, matched by the "
+        "dashboard's /, and the job's kind for typical durations. The job need not have been "
+        "seen yet: a script can label the job it has just started.",
+    )
+    p.add_argument("job_id", metavar="JOB_ID", help="the workflow ID")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("text", nargs="?", metavar="TEXT", help="the label (at most 200 characters)")
+    what.add_argument("--clear", action="store_true", help="remove the job's label")
+
+
+def _add_pin(sub: argparse._SubParsersAction) -> None:
+    p = _connecting(
+        sub,
+        "pin",
+        help="keep a job at the top of the dashboard (its space key)",
+        description="Pin a job: the dashboard keeps pinned jobs at the top through sorts and "
+        "filters. Kept in the history, per workspace.",
+    )
+    p.add_argument("job_id", metavar="JOB_ID", help="the workflow ID")
+    p.add_argument("--unpin", action="store_true", help="unpin it instead")
+
+
 def _add_watch(sub: argparse._SubParsersAction) -> None:
     p = _connecting(
         sub,
@@ -717,6 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_status,
         _add_wait,
         _add_history,
+        _add_label,
+        _add_pin,
         _add_watch,
         _add_demo,
         _add_simulate,

@@ -106,7 +106,7 @@ def test_global_options_before_or_after_the_command(sim, conn, capsys, isolated_
         code, out, err = run(capsys, *argv)
         assert code == 0 and "job-a" in out, (argv, err)
     code, _, err = run(capsys, "-w", "prod", "workspaces", "list")
-    assert code == 2 and "only status, wait, history and watch" in err
+    assert code == 2 and "only status, wait, history, label, pin and watch" in err
 
 
 def test_an_explicit_config_that_does_not_exist_is_an_error_except_for_add(capsys, tmp_path):

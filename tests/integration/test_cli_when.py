@@ -371,3 +371,41 @@ def test_the_demo_opens_with_typical_durations_and_its_own_jobs_newest(monkeypat
     assert {r.first_seen for r in newest} == {newest[0].first_seen}
     assert any(r.status.code == 1 for r in newest)
     assert all(r.status.code == 2 for r in records[18:])  # the seeded past: finished runs
+
+
+# -- labels and pins from the command line --------------------------------------------------------
+
+
+def test_label_and_pin_from_the_command_line(sim, conn, capsys):
+    # a script labels the job it has just started, before any jobwatch saw it
+    code, out, _ = run(capsys, "label", *conn, "tax-42", "nightly publish")
+    assert code == 0 and out == "tax-42: labelled nightly publish\n"
+    assert run(capsys, "pin", *conn, "tax-42")[0] == 0
+    sim.add_job("tax-42", code=1)
+    [job] = json.loads(run(capsys, "status", *conn, "tax-42", "--json")[1])
+    assert (job["label"], job["pinned"], job["kind"]) == (
+        "nightly publish",
+        True,
+        "nightly publish",
+    )
+    assert run(capsys, "label", *conn, "tax-42", "--clear")[0] == 0
+    assert run(capsys, "pin", *conn, "tax-42", "--unpin")[0] == 0
+    [job] = json.loads(run(capsys, "status", *conn, "tax-42", "--json")[1])
+    assert (job["label"], job["pinned"], job["kind"]) == (None, False, "tax")
+    code, _, err = run(capsys, "label", *conn, "tax-42", "x" * 201)
+    assert code == 2 and "at most 200 characters" in err
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "label", *conn, "tax-42")
+    assert exited.value.code == 2 and "TEXT --clear is required" in capsys.readouterr().err
+
+
+def test_labels_are_per_workspace(sim, conn, capsys):
+    assert run(capsys, "label", *conn, "job-a", "mine")[0] == 0
+    other = [*conn]
+    other[other.index("--workspace-id") + 1] = "123e4567-e89b-42d3-a456-426614174009"
+    with HistoryStore.open_default() as store:
+        assert store.annotations(sim.workspace_id)["job-a"].label == "mine"
+        assert "job-a" not in store.annotations("123e4567-e89b-42d3-a456-426614174009")
+    assert run(capsys, "pin", *other, "job-a")[0] == 0
+    with HistoryStore.open_default() as store:
+        assert not store.annotations(sim.workspace_id)["job-a"].pinned
