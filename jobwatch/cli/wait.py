@@ -204,6 +204,13 @@ class Heartbeat:
             not_listed=not_listed,
             typical_of=lambda wid: typical.get(self.kinds.kind(wid)),
         )
+        failures = poller.failures
+        if failures:  # the states above are the last ones seen
+            text += (
+                f"; the last {failures} poll(s) failed"
+                if failures > 1
+                else "; the last poll failed"
+            )
         longest = None
         if spans:
             wid, started = max(spans, key=lambda s: elapsed_since(s[1], now).shortest)
@@ -219,6 +226,7 @@ class Heartbeat:
             "running": len(running),
             "notListed": not_listed,
             "longest": longest,
+            "failedPolls": failures,
             "message": text,
         }
         return text, event

@@ -409,3 +409,21 @@ def test_labels_are_per_workspace(sim, conn, capsys):
     assert run(capsys, "pin", *other, "job-a")[0] == 0
     with HistoryStore.open_default() as store:
         assert not store.annotations(sim.workspace_id)["job-a"].pinned
+
+
+def test_heartbeat_goes_on_while_the_api_fails(sim, capsys):
+    sim.add_job("job-slow-1", code=1)
+    after_polls(sim, (setattr, sim.faults, "error_rate", 1.0), each=1)  # every poll after the first
+    done = subprocess.run(
+        wait_argv(sim, "job-slow-1", "--heartbeat", "0.3", "--timeout", "2.5", "-o", "jsonl"),
+        env=child_env(sim),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    beats = [e for e in events if e["event"] == "heartbeat"]
+    assert any(e["event"] == "poll_failed" for e in events), done.stdout
+    failing = [b for b in beats if b["failedPolls"]]
+    assert failing and failing[-1]["message"].endswith("failed"), beats
+    assert failing[-1]["running"] == 1  # the last state seen

@@ -284,6 +284,9 @@ def test_unknown_status_is_kept_with_its_code_and_is_not_terminal(sim, conn, cap
             "workflowId": "job-x",
             "status": {"code": 9, "name": "PAUSED"},
             "runId": json.loads(out)[0]["runId"],
+            "label": None,
+            "pinned": False,
+            "kind": "job-x",
         }
     ]
     code, out, err = run(capsys, "wait", *conn, "job-x", "--interval", "0.1", "--timeout", "0.4")
