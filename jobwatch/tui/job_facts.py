@@ -30,6 +30,7 @@ from jobwatch.kinds import Kinds
 from jobwatch.models import Job
 from jobwatch.notify.policy import JobEnd, SlowJob, slow_notice
 from jobwatch.progress import Estimate, estimate, eta_cell
+from jobwatch.statuses import ACTIVE_CODES
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import Annotation, HistoryStore
 from jobwatch.tui.model import JobRow
@@ -39,6 +40,12 @@ from jobwatch.windows import Gap, Window
 #: every counted run of the workspace: 110-235 ms at 100k finished runs (python -m bench.history),
 #: in a thread; a busy workspace ends runs every tick, and a kind's median moves little per run.
 TYPICALS_SPACING = 30.0
+
+
+def is_running(row: JobRow) -> bool:
+    """Whether the row's job is at work (RUNNING, CONTINUED_AS_NEW): the ones with an ETA that
+    can be slower than usual (a PAUSED or unknown status is not, finished ones neither)."""
+    return row.status.code in ACTIVE_CODES
 
 
 def run_window(row: JobRow) -> Window:
@@ -164,14 +171,14 @@ class WorkspaceFacts:
         return self.typicals.get(self.kind_of(row)) if self.typicals else None
 
     def estimate(self, row: JobRow, now: float) -> Estimate | None:
-        """A running row against its kind's typical duration; None for a finished one."""
-        if row.status.is_terminal:
+        """A running row against its kind's typical duration; None for any other."""
+        if not is_running(row):
             return None
         return estimate(run_window(row), self.typical_of(row), now)
 
     def eta_text(self, row: JobRow, now: float) -> str:
         """The ETA cell: "~3m", "due", "slow", or "" (finished, or no runs of its kind yet)."""
-        if not self.typicals or row.status.is_terminal:
+        if not self.typicals or not is_running(row):
             return ""
         typical = self.typicals.get(self.kinds.kind(row.workflow_id, row.label))
         if typical is None:
@@ -187,7 +194,7 @@ class WorkspaceFacts:
         out = []
         for wid in self.running:
             row = row_of(wid)
-            if row is None or row.status.is_terminal:
+            if row is None or not is_running(row):
                 continue
             notice = slow_notice(
                 wid,

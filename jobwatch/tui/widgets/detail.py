@@ -28,7 +28,7 @@ from jobwatch.formatting import format_clock, status_symbol
 from jobwatch.progress import estimate, eta_phrase, typical_phrase
 from jobwatch.sanitize import visible
 from jobwatch.statuses import hint as status_hint
-from jobwatch.tui.job_facts import run_window
+from jobwatch.tui.job_facts import is_running, run_window
 from jobwatch.tui.theming.status_style import status_styles, style_for
 from jobwatch.windows import (
     Gap,
@@ -90,9 +90,9 @@ def _about(
         _field(text, "kind", inline)
         text.append(f"{shown_id(facts.kind)}\n")
         usual = typical_phrase(facts.typical)
-        text.append(f"{indent}{usual or 'no finished run of this kind yet'}\n", style="dim")
+        text.append(f"{indent}{usual or 'no runs of this kind yet'}\n", style="dim")
     started = run_window(row)
-    if not row.status.is_terminal:
+    if is_running(row):
         est = estimate(started, facts.typical, now)
         phrase = eta_phrase(est)
         if phrase:
@@ -100,6 +100,7 @@ def _about(
             # "slower than usual" in the colour of a warning (the timed-out one's)
             slow = styles["status-timed-out"] + Style(bold=True)
             text.append(f"{phrase}\n", style=slow if est.slow else "")
+    if not row.status.is_terminal:
         return
     last = transitions[-1] if transitions else None
     if row.started is not None and last is not None and last.status.code == row.status.code:
