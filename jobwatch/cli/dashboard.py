@@ -166,9 +166,6 @@ def cmd_demo(*, plain: bool, seed: int, speed: float) -> int:
             config = Config(path=Path(tmp) / "config.toml", workspaces={"demo": ws}, default="demo")
             session = Session(config, Flags(), environ={"SHARELY_ACCESS_TOKEN": sim.token})
             history = HistoryStore(os.path.join(tmp, "history.sqlite3"))
-            import time as _t
-            from jobwatch.demo_history import seed_demo_history
-            seed_demo_history(history, sim.workspace_id, now=_t.time())
             eventlog.DEFAULT.pin(Path(tmp) / eventlog.LOG_FILE_NAME)
             try:
                 if plain:
