@@ -174,10 +174,21 @@ async def _open_picker(pilot) -> None:
     await pilot.pause()
 
 
-SHOTS: tuple[tuple[str, tuple[int, int], Callable[[object], Awaitable[None]]], ...] = (
-    ("main.svg", (120, 30), _loaded),
-    ("detail.svg", (120, 36), _show_chain),
-    ("workspace-picker.svg", (100, 30), _open_picker),
+async def _show_when(pilot) -> None:
+    await _loaded(pilot)
+    screen = pilot.app.main_screen
+    await _until(lambda: bool(screen.facts and screen.facts.typicals), pilot, "typical durations")
+    screen.table.move_cursor(FAILED_ID)
+    await _until(lambda: screen.detail.workflow_id == FAILED_ID, pilot, "the detail pane")
+    await pilot.pause()
+
+
+Seeder = Callable[[HistoryStore, Simulator], None]
+SHOTS: tuple[tuple[str, tuple[int, int], Callable[[object], Awaitable[None]], Seeder], ...] = (
+    ("main.svg", (120, 30), _loaded, seed_history),
+    ("detail.svg", (120, 36), _show_chain, seed_history),
+    ("workspace-picker.svg", (100, 30), _open_picker, seed_history),
+    ("when.svg", (120, 30), _show_when, seed_when_history),
 )
 
 
@@ -192,10 +203,10 @@ async def render(out: Path) -> list[Path]:
         sim.start()
     try:
         with tempfile.TemporaryDirectory(prefix="jobwatch-shots-") as tmp:
-            for filename, size, prepare in SHOTS:
+            for filename, size, prepare, seed in SHOTS:
                 store = HistoryStore(Path(tmp) / f"{filename}.sqlite3")
                 try:
-                    seed_history(store, sim)
+                    seed(store, sim)
                     app = static_dashboard(sim, store, Path(tmp) / "config.toml")
                     async with app.run_test(size=size) as pilot:
                         await prepare(pilot)

@@ -108,7 +108,7 @@ async def test_detail_pane_says_kind_usual_duration_and_windows(sim, tmp_path, u
         # wide windows across the gaps between the seeded polls
         text = await detail(CHAIN_ID)
         assert "between 10:10:00 and 10:25:00 (not watched in between)" in text
-        assert "pinned  stays at the top" in text
+        assert "pinned  yes: stays at the top" in text
     store.close()
 
 

@@ -85,12 +85,13 @@ def _about(
         text.append(f"{shown_id(row.label)}\n", style="bold")
     if row.pinned:
         _field(text, "pinned", inline)
-        text.append("stays at the top (space unpins)\n")
+        text.append("yes: stays at the top (space unpins)\n")
     if facts.kind:
         _field(text, "kind", inline)
-        text.append(f"{shown_id(facts.kind)}\n")
-        usual = typical_phrase(facts.typical)
-        text.append(f"{indent}{usual or 'no runs of this kind yet'}\n", style="dim")
+        text.append(shown_id(facts.kind))
+        usual = typical_phrase(facts.typical) or "no runs of this kind yet"
+        # beside the kind in a wide pane, under it in a narrow one
+        text.append(f" · {usual}\n" if inline else f"\n{indent}{usual}\n", style="dim")
     started = run_window(row)
     if is_running(row):
         est = estimate(started, facts.typical, now)
