@@ -7,9 +7,11 @@ filtered, rebuilt lazily (on the first read after a change) and incrementally: t
 changed rows are dropped by identity and the new ones bisected in (`merge`), so the unchanged rows
 are not compared again. Only when a large share of the rows changed is everything sorted once.
 
-Pinned rows come first in every sort (each sort entry starts with 0 for a pinned row, 1 for the
-others) and pass every filter: a person pins the jobs they want in view whatever else they do.
-The text filter matches a row's label too.
+Pinned rows come first in every sort (each sort entry starts with False for a pinned row, True
+for the others) and pass every filter: a person pins the jobs they want in view whatever else
+they do. The text filter matches a row's label too. The extra item costs a full sort of 100k
+entries 47 ms instead of 32 and a bisect ~20% more (best of 7, 2 cores); folding the pin into
+the first item instead would save that at the price of one trick per sort mode.
 """
 
 from __future__ import annotations

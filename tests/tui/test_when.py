@@ -190,9 +190,7 @@ async def test_l_labels_the_highlighted_job_and_slash_finds_it(sim, history, tmp
         assert RUNNING_ID not in history.annotations(sim.workspace_id)
 
 
-async def test_space_pins_the_job_to_the_top_through_every_sort_and_filter(
-    sim, history, tmp_path
-):
+async def test_space_pins_the_job_to_the_top_through_every_sort_and_filter(sim, history, tmp_path):
     app = make_app(sim, history, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         table = table_of(app)
