@@ -428,6 +428,12 @@ class JobwatchApp(App[int]):
                 ("Cycle the sort", "Change the table's sort order (s)", main.action_cycle_sort),
                 ("Track jobs", "Add workflow IDs to watch (+)", main.action_track),
                 ("Untrack job", "Stop tracking the highlighted job (delete)", main.action_untrack),
+                ("Label job", "Give the highlighted job a label (l)", main.action_label),
+                (
+                    "Pin or unpin job",
+                    "Keep the highlighted job at the top (space)",
+                    main.action_pin,
+                ),
                 ("Copy runId", "Copy the highlighted job's runId (c)", main.action_copy_run_id),
                 (
                     "Copy support details",
