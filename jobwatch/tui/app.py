@@ -11,7 +11,8 @@ without its own theme uses; applying a workspace's theme is never saved.
 
 Notifications that reach the person (jobwatch.tui.alerts): the app owns them because the focus is
 the app's (AppFocus / AppBlur, the terminal's focus reports); the route is detected once it runs
-on a terminal, its notes are shown once, its bytes go through Textual's driver
+on a terminal, its notes are pointed at once (in the header) and listed in the `?` help, its
+bytes go through Textual's driver
 (`write_to_terminal`), and the on_job_end runs are stopped when the dashboard ends.
 """
 
@@ -144,6 +145,8 @@ class JobwatchApp(App[int]):
         self._open_theme(self._start_choice(), self.theme_warnings.append)
         self.idle_gc = IdleCollector()
         self.notify_environ = notify_environ
+        self._screen_ready = False
+        self._route_note = False
         self.alerts = Alerts(
             notify_settings(config),
             self.write_notification,
@@ -199,8 +202,17 @@ class JobwatchApp(App[int]):
     async def _detect_route(self) -> None:
         """Choose how notifications reach this terminal; say once what the person could fix."""
         route = await self.alerts.detect(self.notify_environ)
-        for note in route.notes:
-            self.notify(note, title="Notifications", severity="warning", timeout=15, markup=False)
+        if route.notes:
+            self._route_note = True
+            if self._screen_ready:
+                self._show_route_note()
+
+    def _show_route_note(self) -> None:
+        """A line in the header, the notes in the help: at 80x24 a toast of four lines filled
+        the rack, and the next toasts (a failure, "Copied runId") stayed out of view."""
+        if self._route_note:
+            self._route_note = False
+            self.main_screen.passing_note("notifications: see ? help")
 
     def write_notification(self, text: str) -> None:
         """Where the alerts' bytes go: the terminal, through Textual's driver (already made safe
@@ -331,6 +343,8 @@ class JobwatchApp(App[int]):
         self.notify(warning, title="Theme skipped", severity="warning", timeout=8, markup=False)
 
     async def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
+        self._screen_ready = True
+        self._show_route_note()
         for warning in self.theme_warnings:
             self._theme_warning(warning)
         for warning in self.start_warnings:
@@ -388,7 +402,9 @@ class JobwatchApp(App[int]):
     def action_help(self) -> None:
         from jobwatch.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.key_help()))
+        route = self.alerts.route
+        about = [route.describe(), *route.notes] if route is not None else []
+        self.push_screen(HelpScreen(self.key_help(), notes=about))
 
     def key_help(self) -> list[tuple[str, str]]:
         """(key, description) for every key of the dashboard, for the help screen.

@@ -329,3 +329,21 @@ async def test_on_job_end_runs_with_the_windows_the_history_recorded(
         assert not_before <= observed_at
         record = history.transitions(sim.workspace_id, RUNNING_ID)[-1]
         assert record.status == Status(3, "FAILED") and record.not_before is not None
+
+
+async def test_what_to_fix_in_tmux_is_pointed_at_in_the_header_and_said_in_the_help(
+    sim, history, tmp_path
+):
+    inside = {**ITERM, "TMUX": str(tmp_path / "no-such-socket") + ",1,0"}
+    app = make_app(sim, history, tmp_path, notify_environ=inside)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await wait_for(pilot, lambda: app.alerts.route is not None, what="the route")
+        assert app.alerts.route.wrap == "tmux" and app.alerts.route.notes
+        await wait_for(pilot, lambda: not table_of(app).stale, what="the first poll")
+        await pilot.pause(0.5)  # polls do not take the note away
+        assert screen.header.note == "notifications: see ? help"
+        await pilot.press("question_mark")
+        notes = str(app.screen.query_one("#help-notes").render())
+        assert notes.startswith("notifications: OSC 9 (iTerm2, TERM_PROGRAM=iTerm.app)")
+        assert "allow-passthrough on" in notes

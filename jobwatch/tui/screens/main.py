@@ -57,6 +57,8 @@ __all__ = ["MainScreen", "Session"]
 #: the header's standing warnings about the history (the README promises them)
 NO_HISTORY = "no history: what you see is not saved"
 HISTORY_NOT_SAVED = "history not saved"
+#: how long a passing note (e.g. what tmux does not pass on) stays in the header
+NOTE_SECONDS = 20.0
 
 
 class MainScreen(Screen):
@@ -277,6 +279,20 @@ class MainScreen(Screen):
                 else "None of the tracked IDs is known yet."
             )
 
+    def passing_note(self, text: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say `text` in the header's note for a while (the whole of it in its tooltip), unless
+        a standing note (the history's) is there."""
+        header = self.header
+        if header.note:
+            return
+        header.set_state(note=text)
+
+        def clear() -> None:
+            if header.note == text:
+                header.set_state(note="")
+
+        self.set_timer(seconds, clear)
+
     def _history_note(self, events) -> None:
         """The header says while the history cannot take what is shown (disabled, or a write
         failed), and stops saying it once a tick is stored again."""
@@ -284,7 +300,9 @@ class MainScreen(Screen):
             return
         if any(isinstance(event, HistoryFailed) for event in events):
             self.header.set_state(note=HISTORY_NOT_SAVED)
-        elif self.header.note and any(isinstance(event, PollCompleted) for event in events):
+        elif self.header.note == HISTORY_NOT_SAVED and any(
+            isinstance(event, PollCompleted) for event in events
+        ):
             self.header.set_state(note="")
 
     @on(PollStatus)
