@@ -8,6 +8,12 @@ Themes: a workspace's own `theme` is applied whenever that workspace opens; othe
 `theme`, else jobwatch-dark (`jobwatch.session.resolve_theme`). Choosing a theme with `t` (or the
 command palette) applies it at once and saves it as the config's `theme`, which every workspace
 without its own theme uses; applying a workspace's theme is never saved.
+
+Notifications that reach the person (jobwatch.tui.alerts): the app owns them because the focus is
+the app's (AppFocus / AppBlur, the terminal's focus reports); the route is detected once it runs
+on a terminal, its notes are pointed at once (in the header) and listed in the `?` help, its
+bytes go through Textual's driver
+(`write_to_terminal`), and the on_job_end runs are stopped when the dashboard ends.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 
 from textual import events
@@ -43,10 +49,12 @@ from jobwatch.session import (
 from jobwatch.statuses import API_CODES, STATUSES
 from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, load_config, save_config
 from jobwatch.store.history import HistoryStore
+from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
 from jobwatch.tui.textual_private import write_to_terminal
+from jobwatch.tui.watch_settings import kinds_of, notify_settings
 
 __all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
 
@@ -102,10 +110,13 @@ class JobwatchApp(App[int]):
         interval: float | None = None,
         session: Session | None = None,
         warnings: Sequence[str] = (),
+        notify_environ: Mapping[str, str] | None = None,
     ) -> None:
         """`session` resolves workspaces (default: `config` with no command-line flags but
         `interval`); `client_factory` replaces the session's clients (tests); `warnings` are
-        shown as notifications once the screen is up (e.g. "history disabled")."""
+        shown as notifications once the screen is up (e.g. "history disabled").
+        `notify_environ` is the environment the notification route is detected from (default:
+        os.environ on a terminal; a headless app detects none unless it is given)."""
         super().__init__()
         if session is None:
             session = Session(config, Flags(interval=interval))
@@ -133,6 +144,15 @@ class JobwatchApp(App[int]):
         self._load_themes()
         self._open_theme(self._start_choice(), self.theme_warnings.append)
         self.idle_gc = IdleCollector()
+        self.notify_environ = notify_environ
+        self._screen_ready = False
+        self._route_note = False
+        self.alerts = Alerts(
+            notify_settings(config),
+            self.write_notification,
+            allow_bell=config.bell,
+            on_problem=self._job_end_problem,
+        )
 
     def _session_client(self, workspace: WorkspaceConfig) -> SharelyClient:
         """The session's client for `workspace`; an --insecure warning becomes a notification."""
@@ -174,6 +194,39 @@ class JobwatchApp(App[int]):
         self.set_interval(0.5, self.idle_gc.tick, name="idle-gc")
         if not self.is_headless:
             self._catch_signals()
+        if self.notify_environ is not None or not self.is_headless:
+            self.run_worker(self._detect_route(), group="notify-route", exit_on_error=False)
+
+    # -- notifications that reach the person ---------------------------------------------
+
+    async def _detect_route(self) -> None:
+        """Choose how notifications reach this terminal; say once what the person could fix."""
+        route = await self.alerts.detect(self.notify_environ)
+        if route.notes:
+            self._route_note = True
+            if self._screen_ready:
+                self._show_route_note()
+
+    def _show_route_note(self) -> None:
+        """A line in the header, the notes in the help: at 80x24 a toast of four lines filled
+        the rack, and the next toasts (a failure, "Copied runId") stayed out of view."""
+        if self._route_note:
+            self._route_note = False
+            self.main_screen.passing_note("notifications: see ? help")
+
+    def write_notification(self, text: str) -> None:
+        """Where the alerts' bytes go: the terminal, through Textual's driver (already made safe
+        by jobwatch.notify.terminal)."""
+        write_to_terminal(self, text)
+
+    def _job_end_problem(self, message: str) -> None:
+        self.notify(message, title="on_job_end", severity="warning", timeout=10, markup=False)
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        self.alerts.set_focus(True)
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        self.alerts.set_focus(False)
 
     def on_unmount(self) -> None:
         self.idle_gc.stop()
@@ -210,6 +263,8 @@ class JobwatchApp(App[int]):
         self._ending = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.main_screen.stop_polling(), STOP_TIMEOUT)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.alerts.aclose(), STOP_TIMEOUT)
         self.exit(return_code=return_code)
 
     async def action_quit(self) -> None:
@@ -274,6 +329,8 @@ class JobwatchApp(App[int]):
             poll=self.poll,
             interval=self.interval,
             bell=self.config.bell,
+            kinds=partial(kinds_of, self.config),
+            alerts=self.alerts,
         )
 
     @property
@@ -286,6 +343,8 @@ class JobwatchApp(App[int]):
         self.notify(warning, title="Theme skipped", severity="warning", timeout=8, markup=False)
 
     async def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
+        self._screen_ready = True
+        self._show_route_note()
         for warning in self.theme_warnings:
             self._theme_warning(warning)
         for warning in self.start_warnings:
@@ -343,7 +402,9 @@ class JobwatchApp(App[int]):
     def action_help(self) -> None:
         from jobwatch.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.key_help()))
+        route = self.alerts.route
+        about = [route.describe(), *route.notes] if route is not None else []
+        self.push_screen(HelpScreen(self.key_help(), notes=about))
 
     def key_help(self) -> list[tuple[str, str]]:
         """(key, description) for every key of the dashboard, for the help screen.
@@ -383,6 +444,12 @@ class JobwatchApp(App[int]):
                 ("Cycle the sort", "Change the table's sort order (s)", main.action_cycle_sort),
                 ("Track jobs", "Add workflow IDs to watch (+)", main.action_track),
                 ("Untrack job", "Stop tracking the highlighted job (delete)", main.action_untrack),
+                ("Label job", "Give the highlighted job a label (l)", main.action_label),
+                (
+                    "Pin or unpin job",
+                    "Keep the highlighted job at the top (space)",
+                    main.action_pin,
+                ),
                 ("Copy runId", "Copy the highlighted job's runId (c)", main.action_copy_run_id),
                 (
                     "Copy support details",

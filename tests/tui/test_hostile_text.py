@@ -134,6 +134,7 @@ def test_notices_are_bounded() -> None:
 
 def test_support_snippet_escapes_every_value() -> None:
     from jobwatch.models import Status
+    from jobwatch.windows import Window
 
     facts = SupportFacts(
         organization_id=hostile("org"),
@@ -144,11 +145,17 @@ def test_support_snippet_escapes_every_value() -> None:
         status=Status(3, hostile("FAILED")),
         run_chain=(hostile("old"), RUN),
         last_error_id=hostile("eid"),
+        label=hostile("label"),
+        kind=hostile("kind"),
+        status_window=Window(1764325790.0, 1764325792.0),
+        started=Window(1764325500.0, 1764325502.0),
     )
     snippet = support_snippet(facts)
-    assert len(snippet.splitlines()) == 9
+    # the label and kind, when it failed and started, and how long it ran are lines of their own
+    assert len(snippet.splitlines()) == 14
     assert_clean(snippet, "the snippet")
     assert f"earlier runIds: {visible(hostile('old'))}" in snippet
+    assert f"label: {visible(hostile('label'))}" in snippet
 
 
 def test_a_cell_is_escaped_and_exactly_its_width() -> None:

@@ -56,7 +56,7 @@ class TestColumns:
         assert layout.workflow_id_width >= MIN_WORKFLOW_ID_WIDTH
         heads = [line[: layout.workflow_id_width + 1].strip() for line in lines]
         assert len(set(heads)) == 3, heads
-        assert heads[0] == "cascade-delete-k…5c1fb80b"
+        assert heads[0] == "cascade-delete-kno…5c1fb80b"
         assert all(head.endswith(wid[-8:]) for head, wid in zip(heads, IDS, strict=True))
 
     def test_at_200_columns_the_run_id_is_whole_and_the_workflow_id_is_not_padded(self) -> None:

@@ -6,7 +6,14 @@ IDs want are kept up to date as rows arrive (`IdWidths`), and `layout_for` share
 (Textual's DataTable measures every cell it is given: ~12 s to add 100k rows.)
 
 Every ID and status name comes from the API: a cell shows it through `jobwatch.sanitize` (escaped,
-then cut in the middle so the unique tail stays: `cascade-del…5c1fb80b`), never raw.
+then cut in the middle so the unique tail stays: `cascade-del…5c1fb80b`), never raw. A job's
+label goes before its workflowId in the same cell (`nightly · taxonomy-pu…6f708192`), so the cut
+keeps the ID's tail; a pinned job has PIN_MARK in the margin before it.
+
+The ETA column (`eta`, jobwatch.progress.eta_cell: "~3m", "due", "slow") has a small fixed width
+and fits an 80-column table; it is the first of the columns that matter while watching to go
+(after "first seen" and the runId's 9-cell stub: see DROP_ORDER), so a 60-column table shows the
+elapsed time alone. "slow" is drawn in the table's slow style.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ from jobwatch.tui.theming.status_style import style_for
 STATUS_WIDTH = 18
 CLOCK_WIDTH = 13
 ELAPSED_WIDTH = 7
+#: "~1h05m", "slow"; 7 rather than 6 so that an 80-column table and the same table with its
+#: scrollbar (78) get the same columns (no flip-flop as rows arrive): the runId's stub gives way
+ETA_WIDTH = 7
 MIN_WORKFLOW_ID_WIDTH = 20  # "cascade-del…5c1fb80b": still tells jobs apart
 MIN_RUN_ID_WIDTH = 9  # "0190…9a11"
 #: The most the ID columns grow to, however long an ID: a longer one is cut in the middle. A UUID
@@ -42,9 +52,21 @@ MAX_RUN_ID_WIDTH = 40
 DEFAULT_WORKFLOW_ID_WIDTH = 33
 DEFAULT_RUN_ID_WIDTH = 36
 # Columns after the status, in display order, and the order in which they are dropped when narrow.
-TAIL_COLUMNS = ("runId", "first seen", "last change", "elapsed")
-DROP_ORDER = ("first seen", "runId", "last change", "elapsed")
-FIXED_WIDTHS = {"first seen": CLOCK_WIDTH, "last change": CLOCK_WIDTH, "elapsed": ELAPSED_WIDTH}
+TAIL_COLUMNS = ("runId", "first seen", "last change", "elapsed", "eta")
+#: "eta" goes after the runId: a runId at its least (9 cells, "0190…9a11") says less than an ETA
+#: (the detail pane and `c` give it whole), and the table of a 120-column screen (the wide layout,
+#: beside the detail pane) is 78 wide, like an 80-column one with its scrollbar.
+DROP_ORDER = ("first seen", "runId", "eta", "last change", "elapsed")
+FIXED_WIDTHS = {
+    "first seen": CLOCK_WIDTH,
+    "last change": CLOCK_WIDTH,
+    "elapsed": ELAPSED_WIDTH,
+    "eta": ETA_WIDTH,
+}
+#: in the margin before a pinned job's workflowId
+PIN_MARK = "◆"
+#: between a job's label and its workflowId in the workflowId cell
+LABEL_SEPARATOR = " · "
 #: the column whose title carries the sort arrow, per sort mode, and the arrow
 SORT_COLUMN = {
     "workflowId": "workflowId",
@@ -99,6 +121,12 @@ def shown(text: str, width: int) -> str:
     return fit(cut, width)
 
 
+def id_cell_text(row: JobRow) -> str:
+    """What the workflowId cell holds: the label (if any), then the workflowId."""
+    label = row.label
+    return f"{label}{LABEL_SEPARATOR}{row.workflow_id}" if label else row.workflow_id
+
+
 def shown_width(text: str) -> int:
     """Cells `text` takes once escaped (`visible`)."""
     if text.isascii() and text.isprintable():
@@ -128,7 +156,7 @@ class IdWidths:
         wids: list[str] = []
         runs: list[str] = []
         for row in rows:
-            wids.append(row.workflow_id)
+            wids.append(id_cell_text(row) if row.label else row.workflow_id)
             runs.append(row.run_id)
         wid = min(MAX_WORKFLOW_ID_WIDTH, _widest(wids))
         run = min(MAX_RUN_ID_WIDTH, _widest(runs))
@@ -204,6 +232,17 @@ def layout_for(
     return Layout(id_cells, run_cells, tuple(tail), used)
 
 
+def column_x(layout: Layout, column: str) -> int:
+    """The first cell of a tail column in a line of `layout`."""
+    x = 1 + layout.workflow_id_width + 1 + STATUS_WIDTH
+    for name in layout.tail:
+        x += 1
+        if name == column:
+            return x
+        x += layout.column_width(name)
+    raise ValueError(f"{column!r} is not in the layout")
+
+
 def elapsed_text(row: JobRow, now: float) -> str:
     """The elapsed cell: how long a running job runs so far, how long a finished one ran."""
     if not row.status.is_terminal:
@@ -242,10 +281,15 @@ def row_strip(
     style: Style,
     status_style: Style,
     layout: Layout,
+    eta: str = "",
+    slow_style: Style | None = None,
 ) -> Strip:
-    """One job's line: `style` for the whole line, `status_style` added to the status cell."""
-    head = " " + shown(row.workflow_id, layout.workflow_id_width) + " "
+    """One job's line: `style` for the whole line, `status_style` added to the status cell and
+    `slow_style` to an ETA cell that says "slow"."""
+    mark = PIN_MARK if row.pinned else " "
+    head = mark + shown(id_cell_text(row), layout.workflow_id_width) + " "
     tail = []
+    eta_cell = ""
     for column in layout.tail:
         if column == "runId":
             tail.append(shown(row.run_id, layout.run_id_width))
@@ -253,16 +297,22 @@ def row_strip(
             tail.append(fit(format_clock(row.first_seen, now), CLOCK_WIDTH))
         elif column == "last change":
             tail.append(fit(format_clock(row.last_change, now), CLOCK_WIDTH))
-        else:
+        elif column == "elapsed":
             tail.append(fit_right(elapsed, ELAPSED_WIDTH))
+        else:
+            eta_cell = fit_right(eta, ETA_WIDTH)
     rest = "".join(" " + cell for cell in tail)
     used = layout.width
-    rest += " " * max(0, width - used)
+    end = " " * max(0, width - used)
     segments = [
         Segment(head, style),
         Segment(status_cell(row), style + status_style),
-        Segment(rest, style),
     ]
+    if "eta" in layout.tail:
+        eta_style = style + slow_style if slow_style is not None and eta == "slow" else style
+        segments += [Segment(rest + " ", style), Segment(eta_cell, eta_style), Segment(end, style)]
+    else:
+        segments.append(Segment(rest + end, style))
     if used > width:
         return Strip(segments).crop(0, width)
     return Strip(segments, width)
@@ -288,20 +338,28 @@ class Frame:
     empty: Style
     statuses: dict[int | str, Style]
     layout: Layout
+    #: the ETA cell of a row at a time (jobwatch.tui.job_facts.WorkspaceFacts.eta_text)
+    eta: Callable[[JobRow, float], str]
+    #: added to an ETA cell that says "slow"
+    slow: Style
+
+
+def no_eta(row: JobRow, now: float) -> str:
+    return ""
 
 
 class LinePainter:
     """Draws the table's lines and keeps them, keyed by everything that shows on a line.
 
-    It also remembers which screen lines show a running job and the elapsed text drawn there, so
-    that the once-a-second tick repaints only the elapsed cells whose text changed.
+    It also remembers which screen lines show a running job and the elapsed and ETA texts drawn
+    there, so that the once-a-second tick repaints only the cells whose text changed.
     """
 
     def __init__(self) -> None:
         self._cache: LRUCache[tuple, Strip] = LRUCache(LINE_CACHE_SIZE)
         self._tokens: dict[tuple, int] = {}
-        # screen line -> (workflowId, elapsed text) of the last paint of a running row
-        self._running: dict[int, tuple[str, str]] = {}
+        # screen line -> (workflowId, elapsed text, ETA text) of the last paint of a running row
+        self._running: dict[int, tuple[str, str, str]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
@@ -317,6 +375,8 @@ class LinePainter:
         statuses: dict[int | str, Style],
         generation: int,
         layout: Layout,
+        eta: Callable[[JobRow, float], str] = no_eta,
+        slow: Style | None = None,
     ) -> Frame:
         """The frame of a paint at `now` with these styles (`generation`: the rows' upserts so far)."""
         local = time.localtime(now)
@@ -337,6 +397,8 @@ class LinePainter:
             empty,
             statuses,
             layout,
+            eta,
+            slow if slow is not None else Style(),
         )
 
     def header(self, sort_mode: str, width: int, frame: Frame) -> Strip:
@@ -356,8 +418,10 @@ class LinePainter:
     ) -> Strip:
         """The line of `row` as stored at `version` (a row is never changed in place), at line y."""
         elapsed = elapsed_text(row, frame.now)
+        eta = ""
         if not row.status.is_terminal:
-            self._running[y] = (row.workflow_id, elapsed)
+            eta = frame.eta(row, frame.now)
+            self._running[y] = (row.workflow_id, elapsed, eta)
         layout = frame.layout
         cache_key = (
             row.workflow_id,
@@ -365,6 +429,7 @@ class LinePainter:
             width,
             is_cursor,
             elapsed,
+            eta,
             frame.day,
             frame.token,
             layout,
@@ -373,24 +438,33 @@ class LinePainter:
         if strip is None:
             style = frame.cursor if is_cursor else frame.base
             status_style = style_for(frame.statuses, row.status.code)
-            strip = row_strip(row, width, elapsed, frame.now, style, status_style, layout)
+            strip = row_strip(
+                row, width, elapsed, frame.now, style, status_style, layout, eta, frame.slow
+            )
             self._cache[cache_key] = strip
         return strip
 
     def stale_elapsed(
-        self, now: float, width: int, layout: Layout, row_of: Callable[[str], JobRow | None]
+        self,
+        now: float,
+        width: int,
+        layout: Layout,
+        row_of: Callable[[str], JobRow | None],
+        eta: Callable[[JobRow, float], str] = no_eta,
     ) -> list[Region]:
-        """The elapsed cells of running rows on screen whose text at `now` is not the one drawn."""
-        if not self._running:
+        """The elapsed and ETA cells of running rows on screen whose text at `now` is not the
+        one drawn (one region a line, from the elapsed cell to the end of the ETA cell)."""
+        if not self._running or "elapsed" not in layout.tail:
             return []
-        x = layout.width - ELAPSED_WIDTH
-        if "elapsed" not in layout.tail or x >= width:
+        x = column_x(layout, "elapsed")
+        if x >= width:
             return []
+        cells = layout.width - x
         regions = []
-        for y, (wid, elapsed) in self._running.items():
+        for y, (wid, elapsed, drawn_eta) in self._running.items():
             row = row_of(wid)
             if row is None or row.status.is_terminal:
                 continue
-            if elapsed_text(row, now) != elapsed:
-                regions.append(Region(x, y, min(ELAPSED_WIDTH, width - x), 1))
+            if elapsed_text(row, now) != elapsed or eta(row, now) != drawn_eta:
+                regions.append(Region(x, y, min(cells, width - x), 1))
         return regions

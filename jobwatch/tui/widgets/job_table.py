@@ -34,6 +34,7 @@ from jobwatch.tui.widgets.job_lines import (
     LinePainter,
     layout_for,
     message_strip,
+    no_eta,
 )
 
 __all__ = ["JobRow", "JobTable"]
@@ -78,6 +79,10 @@ class JobTable(ScrollView, can_focus=True):
         color: $text-muted;
         text-style: italic;
     }
+    JobTable > .job-table--slow {
+        color: $warning;
+        text-style: bold;
+    }
     """
 
     COMPONENT_CLASSES = {
@@ -85,6 +90,7 @@ class JobTable(ScrollView, can_focus=True):
         "job-table--cursor",
         "job-table--stale",
         "job-table--empty",
+        "job-table--slow",
     }
 
     BINDINGS = [
@@ -142,6 +148,8 @@ class JobTable(ScrollView, can_focus=True):
         self._id_widths = IdWidths()
         #: a repaint of every line is pending (set by refresh() without regions, cleared by a paint)
         self._full_repaint_pending = False
+        #: the ETA cell of a running row at a time (the screen sets it: WorkspaceFacts.eta_text)
+        self.eta_of: Callable[[JobRow, float], str] = no_eta
 
     def __bool__(self) -> bool:
         return True
@@ -423,7 +431,8 @@ class JobTable(ScrollView, can_focus=True):
             return
         width = self._content_width()
         layout = self.columns()
-        for region in self._painter.stale_elapsed(now, width, layout, self._index.row):
+        stale = self._painter.stale_elapsed(now, width, layout, self._index.row, self.eta_of)
+        for region in stale:
             self.refresh(region)
 
     def refresh(
@@ -470,6 +479,8 @@ class JobTable(ScrollView, can_focus=True):
             statuses=status_styles(self.app),
             generation=self._index.generation,
             layout=self.columns(),
+            eta=self.eta_of,
+            slow=get("job-table--slow"),
         )
 
     def render_lines(self, crop: Region) -> list[Strip]:
