@@ -528,14 +528,16 @@ class TableLayout:
     detail_columns: tuple[int, int | None] = (78, None)
     row_pattern: re.Pattern[str] = field(
         default_factory=lambda: re.compile(
-            r"^\s{0,2}(?:[^\w\s]\s)?(?P<id>[a-z][a-z0-9]*(?:-[a-z0-9]*)+…?)(?=\s|$)"
+            r"^\s{0,2}(?:[^\w\s]\s)?(?P<id>[a-z][a-z0-9]*(?:-[a-z0-9]*)+(?:…[a-z0-9-]*)?)(?=\s|$)"
         )
     )
     id_pattern: re.Pattern[str] = field(
         default_factory=lambda: re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
     )
     key_pattern: re.Pattern[str] | None = field(
-        default_factory=lambda: re.compile(r"(?<![\w-])[0-9a-f]{8}…")
+        default_factory=lambda: re.compile(
+            r"(?<![\w-])(?:[0-9a-f]{8}…|[0-9a-f-]{2,}…[0-9a-f-]{2,}|[0-9a-f]{8}-[0-9a-f-]{27})(?![\w-])"
+        )
     )
 
 
@@ -559,16 +561,24 @@ class Row:
 
     @property
     def truncated(self) -> bool:
-        """Cut short: ends with "…" or, where a table cuts without an ellipsis, with "-"."""
-        return self.id.endswith(("…", "-"))
+        """Cut short: with "…" (at the end, or in the middle as the dashboard cuts IDs, keeping
+        their tail) or, where a table cuts without an ellipsis, ending with "-"."""
+        return "…" in self.id or self.id.endswith("-")
 
     @property
     def prefix(self) -> str:
-        return self.id.rstrip("…")
+        return self.id.split("…", 1)[0]
+
+    @property
+    def suffix(self) -> str:
+        """What is shown after a middle "…" ("" when cut at the end or not cut)."""
+        return self.id.split("…", 1)[1] if "…" in self.id else ""
 
     def matches(self, full_id: str) -> bool:
         """Is `full_id` the ID this row shows (whole, or cut short)?"""
-        return full_id.startswith(self.prefix) if self.truncated else full_id == self.id
+        if not self.truncated:
+            return full_id == self.id
+        return full_id.startswith(self.prefix) and full_id.endswith(self.suffix)
 
 
 def _as_snapshot(screen: Snapshot | pyte.Screen) -> Snapshot:

@@ -55,6 +55,19 @@ def format_clock(epoch: float, now: float | None = None, tz: tzinfo | None = Non
     return f"{_MONTHS[when.month - 1]} {when.day:2d} {when.hour:02d}:{when.minute:02d}"
 
 
+def format_timestamp(epoch: float, now: float | None = None, tz: tzinfo | None = None) -> str:
+    """A recorded moment to the second, with its date unless it is today (`history`):
+    "14:03:12", "Nov 27 14:03:12", "2023-11-27 14:03:12". `tz` None means local time."""
+    when = datetime.fromtimestamp(epoch, tz)
+    today = datetime.fromtimestamp(time.time() if now is None else now, tz)
+    clock = f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+    if when.date() == today.date():
+        return clock
+    if when.year != today.year:
+        return f"{when.year:04d}-{when.month:02d}-{when.day:02d} {clock}"
+    return f"{_MONTHS[when.month - 1]} {when.day:2d} {clock}"
+
+
 def shorten_run_id(run_id: str, width: int = 8) -> str:
     """The first `width` characters of a run ID, with "…" appended when it was longer."""
     if len(run_id) <= width:

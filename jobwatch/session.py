@@ -16,6 +16,11 @@ Precedence, each decided by one function:
 - poll interval (`resolve_interval`): --interval, else the workspace's `interval`, else 2 s;
 - discovery interval (`resolve_discovery_interval`): --discovery-interval, else the workspace's
   `discovery_interval`, else 30 s (jobwatch.schedule: how often all-jobs mode reads the whole list);
+- the largest answer accepted (`resolve_answer_limit`): --max-answer-mib, else the workspace's
+  `max_answer_mib`, else jobwatch.api.transport.MAX_ANSWER_BYTES (128 MiB);
+- how long a token_command may run (`resolve_token_command_timeout`): --token-command-timeout,
+  else the workspace's `token_command_timeout`, else jobwatch.api.credentials'
+  TOKEN_COMMAND_TIMEOUT (10 s);
 - theme (`resolve_theme`): the workspace's `theme`, else the config's `theme`, else
   jobwatch-dark; a name that is not an available theme is skipped with a warning.
 
@@ -26,15 +31,22 @@ Secrets never pass through here: only the names of the variables or the command 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from jobwatch.api.client import SharelyClient
-from jobwatch.api.credentials import ACCESS_TOKEN_ENV, API_KEY_ENV, CredentialSpec
-from jobwatch.api.transport import Connection, check_connection_security
+from jobwatch.api.credentials import (
+    ACCESS_TOKEN_ENV,
+    API_KEY_ENV,
+    TOKEN_COMMAND_TIMEOUT,
+    CredentialSpec,
+)
+from jobwatch.api.transport import MAX_ANSWER_BYTES, Connection, check_connection_security
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
+from jobwatch.sanitize import visible
 from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.store.config import (
     DEFAULT_THEME,
@@ -65,9 +77,12 @@ __all__ = [
     "credentials_for",
     "open_history",
     "resolve_discovery_interval",
+    "resolve_answer_limit",
     "resolve_interval",
     "resolve_theme",
+    "resolve_token_command_timeout",
     "warn_on_stderr",
+    "workspace_warnings",
 ]
 
 #: seconds each request may take unless --request-timeout says otherwise
@@ -87,8 +102,8 @@ _FLAG_LABELS = {
 
 
 def warn_on_stderr(message: str) -> None:
-    """The CLI's Warn: one `jobwatch: warning: …` line on stderr."""
-    print(f"jobwatch: warning: {message}", file=sys.stderr)
+    """The CLI's Warn: one `jobwatch: warning: …` line on stderr, escaped (jobwatch.sanitize)."""
+    print(f"jobwatch: warning: {visible(message, 2000)}", file=sys.stderr)
 
 
 class NoWorkspaceConfigured(UsageError):
@@ -128,15 +143,24 @@ class Flags:
     insecure: bool = False
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     interval: float | None = None
+    #: --discovery-interval: seconds between reads of the whole list in all-jobs mode
     discovery_interval: float | None = None
+    #: --max-answer-mib: the largest answer accepted, in MiB once decompressed
+    max_answer_mib: float | None = None
+    #: --token-command-timeout: seconds a token_command may run
+    token_command_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not self.request_timeout > 0:
             raise UsageError("--request-timeout must be greater than 0")
-        if self.interval is not None and not self.interval > 0:
-            raise UsageError("--interval must be greater than 0")
-        if self.discovery_interval is not None and not self.discovery_interval > 0:
-            raise UsageError("--discovery-interval must be greater than 0")
+        for flag, value in (
+            ("--interval", self.interval),
+            ("--discovery-interval", self.discovery_interval),
+            ("--max-answer-mib", self.max_answer_mib),
+            ("--token-command-timeout", self.token_command_timeout),
+        ):
+            if value is not None and not value > 0:
+                raise UsageError(f"{flag} must be greater than 0")
 
     @property
     def direct(self) -> bool:
@@ -170,23 +194,41 @@ def command_line_workspace(flags: Flags) -> WorkspaceConfig | None:
     return replace(workspace, name=COMMAND_LINE_WORKSPACE)
 
 
-def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
-    """Seconds between polls: --interval, else the workspace's `interval`, else DEFAULT_INTERVAL."""
+def _flag_else_workspace(
+    flag: float | None, workspace: WorkspaceConfig | None, key: str, default: float
+) -> float:
+    """The one precedence rule for numeric settings: the flag, else the workspace's `key`, else
+    `default`."""
     if flag is not None:
         return flag
-    if workspace is not None and workspace.interval is not None:
-        return workspace.interval
-    return DEFAULT_INTERVAL
+    configured: float | None = getattr(workspace, key, None) if workspace is not None else None
+    return default if configured is None else configured
+
+
+def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds between polls: --interval, else the workspace's `interval`, else DEFAULT_INTERVAL."""
+    return _flag_else_workspace(flag, workspace, "interval", DEFAULT_INTERVAL)
 
 
 def resolve_discovery_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
     """Seconds between reads of the whole list in all-jobs mode: --discovery-interval, else the
     workspace's `discovery_interval`, else DEFAULT_DISCOVERY_INTERVAL."""
-    if flag is not None:
-        return flag
-    if workspace is not None and workspace.discovery_interval is not None:
-        return workspace.discovery_interval
-    return DEFAULT_DISCOVERY_INTERVAL
+    return _flag_else_workspace(flag, workspace, "discovery_interval", DEFAULT_DISCOVERY_INTERVAL)
+
+
+def resolve_answer_limit(flag_mib: float | None, workspace: WorkspaceConfig | None) -> int:
+    """Bytes an answer may hold once decompressed: --max-answer-mib, else the workspace's
+    `max_answer_mib`, else MAX_ANSWER_BYTES."""
+    default_mib = MAX_ANSWER_BYTES / (1024 * 1024)
+    return int(
+        _flag_else_workspace(flag_mib, workspace, "max_answer_mib", default_mib) * 1024 * 1024
+    )
+
+
+def resolve_token_command_timeout(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds a token_command may run: --token-command-timeout, else the workspace's
+    `token_command_timeout`, else TOKEN_COMMAND_TIMEOUT."""
+    return _flag_else_workspace(flag, workspace, "token_command_timeout", TOKEN_COMMAND_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -228,24 +270,75 @@ def connection_for(
     *,
     insecure: bool = False,
     timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    max_answer_bytes: int | None = None,
 ) -> Connection:
-    """The api Connection of a workspace entry."""
+    """The api Connection of a workspace entry (max_answer_bytes None: resolve_answer_limit's
+    choice without a flag)."""
+    if max_answer_bytes is None:
+        max_answer_bytes = resolve_answer_limit(None, workspace)
     return Connection(
         base_url=workspace.base_url,
         workspace_id=workspace.workspace_id,
         organization_id=workspace.organization_id,
         insecure=insecure,
         timeout=timeout,
+        max_answer_bytes=max_answer_bytes,
     )
 
 
-def credentials_for(workspace: WorkspaceConfig) -> CredentialSpec:
-    """Where a workspace's credential comes from, as the api client takes it (names only)."""
+def credentials_for(
+    workspace: WorkspaceConfig, *, token_command_timeout: float | None = None
+) -> CredentialSpec:
+    """Where a workspace's credential comes from, as the api client takes it (names only);
+    token_command_timeout None: resolve_token_command_timeout's choice without a flag."""
+    if token_command_timeout is None:
+        token_command_timeout = resolve_token_command_timeout(None, workspace)
     return CredentialSpec(
         token_command=workspace.token_command,
         token_env=workspace.token_env,
         api_key_env=workspace.api_key_env,
+        token_command_timeout=token_command_timeout,
     )
+
+
+def workspace_warnings(
+    workspace: WorkspaceConfig, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """What will stop a new entry from working, said when it is added (`workspaces add`):
+    plain http to a host that is not loopback, a credential variable that is not set here, a
+    token command whose program is not on PATH. Nothing is run and no secret is read out."""
+    import shlex
+    import shutil
+    from urllib.parse import urlsplit
+
+    from jobwatch.api.transport import is_loopback
+
+    env = os.environ if environ is None else environ
+    warnings = []
+    parts = urlsplit(workspace.base_url)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        warnings.append(
+            f"{workspace.base_url} is plain http to a host that is not loopback: jobwatch will "
+            "refuse to send credentials there unless --insecure is given; use https://"
+        )
+    named = workspace.token_env or workspace.api_key_env
+    if named and not env.get(named):
+        warnings.append(
+            f"${named} is not set in this environment; set it before using {workspace.name}"
+        )
+    elif workspace.token_command:
+        try:
+            program = shlex.split(workspace.token_command)[:1]
+        except ValueError:
+            program = []
+        if program and shutil.which(program[0], path=env.get("PATH")) is None:
+            warnings.append(f"the token command's program {program[0]!r} is not on PATH here")
+    elif not named and not (env.get(ACCESS_TOKEN_ENV) or env.get(API_KEY_ENV)):
+        warnings.append(
+            f"no credential named: jobwatch will read ${ACCESS_TOKEN_ENV} or ${API_KEY_ENV}, "
+            "and neither is set in this environment"
+        )
+    return warnings
 
 
 def credential_source(workspace: WorkspaceConfig) -> str:
@@ -346,14 +439,23 @@ class Session:
         return self.target_for(self.choose(name))
 
     def target_for(self, workspace: WorkspaceConfig) -> Target:
-        """A workspace entry resolved with these flags: connection, credentials, interval, theme."""
+        """A workspace entry resolved with these flags: connection (timeout, answer limit),
+        credentials (token_command timeout), interval, theme."""
         flags = self.flags
         return Target(
             workspace=workspace,
             connection=connection_for(
-                workspace, insecure=flags.insecure, timeout=flags.request_timeout
+                workspace,
+                insecure=flags.insecure,
+                timeout=flags.request_timeout,
+                max_answer_bytes=resolve_answer_limit(flags.max_answer_mib, workspace),
             ),
-            credentials=credentials_for(workspace),
+            credentials=credentials_for(
+                workspace,
+                token_command_timeout=resolve_token_command_timeout(
+                    flags.token_command_timeout, workspace
+                ),
+            ),
             interval=resolve_interval(flags.interval, workspace),
             theme=resolve_theme(self.config, workspace).name,
             discovery_interval=resolve_discovery_interval(flags.discovery_interval, workspace),

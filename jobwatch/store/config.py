@@ -1,8 +1,12 @@
-"""The TOML config file: named workspaces, the default one, theme and bell.
+"""The TOML config file: named workspaces, the default one, theme, bell, notifications, kinds.
 
     default = "prod"
     theme = "jobwatch-dark"
     bell = true
+    [notify]                      # jobwatch.notify.settings: method, on, on_job_end, ...
+    on = ["failure", "slow"]
+    [kinds]                       # ordered rules, the first match wins (jobwatch.kinds)
+    rules = [{ match = "^tax-", kind = "taxonomy-publish" }]
     [workspaces.prod]
     workspace_id = "..."          # UUID
     organization_id = "..."       # UUID
@@ -11,6 +15,8 @@
     interval = 2.0
     discovery_interval = 30.0     # all-jobs mode: seconds between reads of the whole list
     theme = "..."
+    max_answer_mib = 128          # the largest answer accepted, once decompressed
+    token_command_timeout = 10    # seconds the token_command may run
 
 The file never holds a secret: credentials are named (an environment variable or
 a command that prints a token), never stored. Every problem is a ConfigError naming
@@ -31,9 +37,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import tomli_w
-
 from jobwatch.errors import ConfigError, UsageError
+from jobwatch.kinds import MAX_RULES, KindRule, KindRuleError, compile_rule
+from jobwatch.notify.settings import NotifySettings
 from jobwatch.store.paths import write_private_file_atomic
 
 DEFAULT_BASE_URL = "https://api.sharely.ai"
@@ -41,6 +47,12 @@ DEFAULT_BASE_URL = "https://api.sharely.ai"
 DEFAULT_THEME = "jobwatch-dark"
 MIN_INTERVAL = 0.1
 MAX_INTERVAL = 3600.0
+#: bounds of a workspace's `max_answer_mib` (the default is jobwatch.api.transport's, 128 MiB)
+MIN_ANSWER_MIB = 1
+MAX_ANSWER_MIB = 4096
+#: bounds of a workspace's `token_command_timeout`, in seconds (the default: 10 s, the api's)
+MIN_TOKEN_COMMAND_TIMEOUT = 0.1
+MAX_TOKEN_COMMAND_TIMEOUT = 600.0
 
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -67,7 +79,10 @@ _SECRET_KEYS = frozenset(
 _SECRET_MESSAGE = "secrets do not belong in the config; use token_env, api_key_env or token_command"
 # What a pasted secret looks like: an API key or a JWT.
 _SECRET_SHAPES = re.compile(r"(sk-sharely-|eyJ[A-Za-z0-9_-]{8,}\.)")
-_TOP_KEYS = ("default", "theme", "bell", "workspaces")
+_TOP_KEYS = ("default", "theme", "bell", "notify", "kinds", "workspaces")
+_KINDS_KEYS = ("rules",)
+_RULE_KEYS = ("match", "kind")
+_RULE_SHAPE = '{ match = "REGEX", kind = "NAME" }'
 
 #: where a workspace's credential comes from: the config key that names it
 CredentialKind = Literal["token_env", "api_key_env", "token_command"]
@@ -100,6 +115,10 @@ class WorkspaceConfig:
     #: all-jobs mode: seconds between reads of the whole list (jobwatch.schedule)
     discovery_interval: float | None = None
     theme: str | None = None
+    #: the largest answer accepted, in MiB after decompression (None: the api's default)
+    max_answer_mib: float | None = None
+    #: seconds the token_command may run before it is killed (None: the api's default)
+    token_command_timeout: float | None = None
 
     def validated(self) -> WorkspaceConfig:
         """A normalized copy (lowercase UUIDs, no trailing slash); raises InvalidSetting."""
@@ -120,6 +139,24 @@ class WorkspaceConfig:
             if self.discovery_interval is None
             else _validate_interval(f"{prefix}.discovery_interval", self.discovery_interval),
             theme=None if self.theme is None else _validate_text(f"{prefix}.theme", self.theme),
+            max_answer_mib=None
+            if self.max_answer_mib is None
+            else _validate_number(
+                f"{prefix}.max_answer_mib",
+                self.max_answer_mib,
+                MIN_ANSWER_MIB,
+                MAX_ANSWER_MIB,
+                "MiB",
+            ),
+            token_command_timeout=None
+            if self.token_command_timeout is None
+            else _validate_number(
+                f"{prefix}.token_command_timeout",
+                self.token_command_timeout,
+                MIN_TOKEN_COMMAND_TIMEOUT,
+                MAX_TOKEN_COMMAND_TIMEOUT,
+                "seconds",
+            ),
         )
 
 
@@ -132,6 +169,13 @@ class Config:
     default: str | None = None
     theme: str | None = None
     bell: bool = True
+    #: the [notify] table, validated (jobwatch.notify.settings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    #: the [kinds] rules, compiled and in order: `jobwatch.kinds.Kinds(config.kind_rules)`
+    kind_rules: tuple[KindRule, ...] = ()
+    #: the file and what it meant when it was read or last saved (config_state); save_config
+    #: writes only the changes since. None: built in memory, never read
+    loaded: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def add_workspace(self, ws: WorkspaceConfig, make_default: bool = False) -> WorkspaceConfig:
         """Validate and add a workspace; raises InvalidSetting (a UsageError) for a bad or taken name."""
@@ -229,6 +273,10 @@ def validate_base_url(value: Any) -> str:
 
 
 def validate_workspace_name(value: Any) -> str:
+    if isinstance(value, str) and not value:
+        raise InvalidSetting(
+            'workspaces.""', "a workspace needs a name (letters, digits, '_', '.', '-')"
+        )
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         shown = _short(value) if isinstance(value, str) else _type_name(value)
         raise InvalidSetting(
@@ -369,18 +417,110 @@ def workspace_from_input(entry: WorkspaceInput, *, taken: Collection[str] = ()) 
 def load_config(path: str | Path) -> Config:
     """Read and validate the config; a missing file is an empty config. Raises ConfigError."""
     path = Path(path)
+    config = _parse(path, _read_text(path))
+    config.loaded = (path, config_state(config))
+    return config
+
+
+def save_config(config: Config) -> None:
+    """Write the changes made to `config` since it was read, and nothing else; raises ConfigError.
+
+    The file is edited in place (jobwatch.store.config_edit): comments, blank lines, key order
+    and number formats outside the changed entries stay as the person wrote them. What changed
+    is worked out against what the file held when `config` was read (`Config.loaded`), so an
+    entry another jobwatch added meanwhile is kept. Written atomically (0600, directory 0700).
+    A config built in memory (never read) makes the file say exactly what it says.
+    """
+    from jobwatch.store import config_edit
+
+    path = config.path
+    text = _read_text(path)
+    disk = _state_of_text(path, text)
+    new = config_state(config)
+    base = config.loaded[1] if config.loaded is not None and config.loaded[0] == path else disk
+    target = _merge(disk, base, new)
+    if not text.strip():
+        edited = config_edit.render(target)
+    else:
+        edited = config_edit.edit(text, disk, target)
+        if _means(path, edited) != target:
+            edited = config_edit.edit(text, disk, target, cut=False)
+    if _means(path, edited) != target:
+        raise ConfigError(
+            str(path),
+            "cannot change this file without touching other entries; edit it by hand",
+        )
+    if edited != text or not path.exists():
+        try:
+            write_private_file_atomic(path, edited.encode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(
+                str(path), f"cannot write the config: {exc.strerror or exc}"
+            ) from None
+    config.loaded = (path, new)
+
+
+def config_state(config: Config) -> dict[str, Any]:
+    """What `config` means, as plain values (None: absent; see jobwatch.store.config_edit)."""
+    notify = config.notify.to_table()
+    rules = [{"match": rule.pattern.pattern, "kind": rule.kind} for rule in config.kind_rules]
+    return {
+        "default": config.default,
+        "theme": config.theme,
+        "bell": None if config.bell else False,
+        "notify": notify or None,
+        "kinds": {"rules": rules} if rules else None,
+        "workspaces": {
+            name: {
+                f.name: getattr(ws, f.name)
+                for f in fields(ws)
+                if f.name != "name" and getattr(ws, f.name) is not None
+            }
+            for name, ws in config.workspaces.items()
+        },
+    }
+
+
+def _merge(disk: dict[str, Any], base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`disk` with the changes from `base` to `new` applied (a three-way merge)."""
+    result = {
+        key: new[key] if base[key] != new[key] else disk[key] for key in disk if key != "workspaces"
+    }
+    workspaces = {
+        name: entry
+        for name, entry in disk["workspaces"].items()
+        if name in new["workspaces"] or name not in base["workspaces"]
+    }
+    for name, entry in new["workspaces"].items():
+        before = base["workspaces"].get(name)
+        if before is None or name not in workspaces:
+            workspaces[name] = entry
+        elif before != entry:
+            merged = dict(workspaces[name])
+            for key in dict.fromkeys([*before, *entry]):
+                if before.get(key) != entry.get(key):
+                    merged[key] = entry.get(key)
+            workspaces[name] = {k: v for k, v in merged.items() if v is not None}
+    result["workspaces"] = workspaces
+    return result
+
+
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return Config(path)
+        return ""
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read the config: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             str(path), "the config is not UTF-8 text", line=raw[: exc.start].count(b"\n") + 1
         ) from None
+
+
+def _parse(path: Path, text: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -394,30 +534,17 @@ def load_config(path: str | Path) -> Config:
         ) from None
 
 
-def save_config(config: Config) -> None:
-    """Write the config atomically (0600, directory 0700); raises ConfigError."""
-    data: dict[str, Any] = {}
-    if config.default is not None:
-        data["default"] = config.default
-    if config.theme is not None:
-        data["theme"] = config.theme
-    if config.bell is not True:
-        data["bell"] = bool(config.bell)
-    if config.workspaces:
-        data["workspaces"] = {
-            name: {
-                f.name: getattr(ws, f.name)
-                for f in fields(ws)
-                if f.name != "name" and getattr(ws, f.name) is not None
-            }
-            for name, ws in config.workspaces.items()
-        }
+def _state_of_text(path: Path, text: str) -> dict[str, Any]:
+    """The state `text` means; raises ConfigError if it is not a valid config."""
+    return config_state(_parse(path, text))
+
+
+def _means(path: Path, text: str) -> dict[str, Any] | None:
+    """The state `text` means, or None if it is not a valid config."""
     try:
-        write_private_file_atomic(config.path, tomli_w.dumps(data).encode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            str(config.path), f"cannot write the config: {exc.strerror or exc}"
-        ) from None
+        return _state_of_text(path, text)
+    except ConfigError:
+        return None
 
 
 def _build(path: Path, data: dict[str, Any]) -> Config:
@@ -432,6 +559,8 @@ def _build(path: Path, data: dict[str, Any]) -> Config:
         if not isinstance(data["bell"], bool):
             raise InvalidSetting("bell", f"expected true or false, got {_type_name(data['bell'])}")
         config.bell = data["bell"]
+    config.notify = _build_notify(data.get("notify"))
+    config.kind_rules = _build_kinds(data.get("kinds"))
     workspaces = data.get("workspaces", {})
     if not isinstance(workspaces, dict):
         raise InvalidSetting("workspaces", "expected a table of [workspaces.NAME] sections")
@@ -475,8 +604,64 @@ def _build_workspace(name: str, table: Any) -> WorkspaceConfig:
         interval=table.get("interval"),
         discovery_interval=table.get("discovery_interval"),
         theme=table.get("theme"),
+        max_answer_mib=table.get("max_answer_mib"),
+        token_command_timeout=table.get("token_command_timeout"),
     )
     return ws.validated()
+
+
+def _build_notify(table: Any) -> NotifySettings:
+    """The [notify] table (jobwatch.notify.settings validates it); a pasted secret in
+    on_job_end is refused without being echoed."""
+    settings = NotifySettings.from_table(table, error=InvalidSetting)
+    command = settings.on_job_end
+    parts = [command] if isinstance(command, str) else list(command or ())
+    if any(looks_like_secret(part) for part in parts):
+        raise InvalidSetting(
+            "notify.on_job_end",
+            "that looks like a secret: on_job_end gets no credential and must not hold one",
+        )
+    return settings
+
+
+def _build_kinds(table: Any) -> tuple[KindRule, ...]:
+    """The [kinds] table: `rules`, an ordered array of { match = "REGEX", kind = "NAME" }, each
+    validated by jobwatch.kinds.compile_rule (which refuses patterns that could match slowly)."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise InvalidSetting("kinds", f"expected a [kinds] table, got {_type_name(table)}")
+    for key in table:
+        if key not in _KINDS_KEYS:
+            raise InvalidSetting(
+                f"kinds.{key}", f"unknown setting (known: {', '.join(_KINDS_KEYS)})"
+            )
+    rules = table.get("rules", [])
+    if not isinstance(rules, list):
+        raise InvalidSetting(
+            "kinds.rules", f"expected an array of {_RULE_SHAPE}, got {_type_name(rules)}"
+        )
+    if len(rules) > MAX_RULES:
+        raise InvalidSetting("kinds.rules", f"{len(rules)} rules; at most {MAX_RULES}")
+    return tuple(_build_rule(n, rule) for n, rule in enumerate(rules, 1))
+
+
+def _build_rule(n: int, rule: Any) -> KindRule:
+    key = f"kinds.rules[{n}]"
+    if not isinstance(rule, dict):
+        raise InvalidSetting(key, f"expected {_RULE_SHAPE}, got {_type_name(rule)}")
+    for name in rule:
+        if name not in _RULE_KEYS:
+            raise InvalidSetting(key, f"unknown key {_short(str(name))} (known: match, kind)")
+    for name in _RULE_KEYS:
+        if name not in rule:
+            raise InvalidSetting(key, f"missing {name} (a rule is {_RULE_SHAPE})")
+        if not isinstance(rule[name], str):
+            raise InvalidSetting(key, f"{name} must be a string, got {_type_name(rule[name])}")
+    try:
+        return compile_rule(rule["match"], rule["kind"], where=key)
+    except KindRuleError as exc:
+        raise InvalidSetting(key, exc.describe().removeprefix(f"{key}: ")) from None
 
 
 def _validate_credentials(prefix: str, given: dict[str, Any]) -> dict[str, str]:
@@ -499,12 +684,14 @@ def _validate_credentials(prefix: str, given: dict[str, Any]) -> dict[str, str]:
 
 
 def _validate_interval(key: str, value: Any) -> float:
+    return _validate_number(key, value, MIN_INTERVAL, MAX_INTERVAL, "seconds")
+
+
+def _validate_number(key: str, value: Any, low: float, high: float, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidSetting(key, f"expected a number of seconds, got {_type_name(value)}")
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise InvalidSetting(
-            key, f"must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} seconds, got {value:g}"
-        )
+        raise InvalidSetting(key, f"expected a number of {unit}, got {_type_name(value)}")
+    if not low <= value <= high:  # also refuses nan
+        raise InvalidSetting(key, f"must be between {low:g} and {high:g} {unit}, got {value:g}")
     return float(value)
 
 
@@ -588,6 +775,12 @@ def _find_line(text: str, dotted_key: str | None) -> int | None:
     """
     if not dotted_key:
         return None
+    rule = _RULE_KEY_RE.fullmatch(dotted_key)
+    if rule is not None:
+        found = _rule_line(text, int(rule.group(1)))
+        if found is not None:
+            return found
+        dotted_key = "kinds.rules"
     names = dotted_key.split(".")
     lines = text.splitlines()
     headers: dict[str, int] = {}
@@ -607,6 +800,29 @@ def _find_line(text: str, dotted_key: str | None) -> int | None:
         found = headers.get(".".join(names[:cut]))
         if found is not None:
             return found
+    return None
+
+
+_RULE_KEY_RE = re.compile(r"kinds\.rules\[(\d+)\]")
+_ANY_HEADER_RE = re.compile(r"^\s*\[\[?\s*(.*?)\s*\]\]?\s*(#.*)?$")
+_MATCH_KEY_RE = re.compile(r"""(^|[{,])\s*(match|"match"|'match')\s*=""")
+
+
+def _rule_line(text: str, number: int) -> int | None:
+    """The line of the `number`th kind rule: the `number`th line in [kinds] or [[kinds.rules]]
+    that sets `match` (one rule a line, or one [[kinds.rules]] table each, as people write them)."""
+    section = ""
+    seen = 0
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        header = _ANY_HEADER_RE.match(line)
+        if header:
+            parts = _split_dotted(header.group(1))
+            section = ".".join(parts) if parts else "\0"
+            continue
+        if section in ("kinds", "kinds.rules") and _MATCH_KEY_RE.search(line):
+            seen += 1
+            if seen == number:
+                return line_number
     return None
 
 

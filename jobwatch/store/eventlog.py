@@ -6,7 +6,7 @@ dashboard both write it with no wiring. Lines name the workspace, the workflowId
 runId of each failed or vanished job, and each failed poll's HTTP status and errorId.
 
 Events never carry secrets; lines are still scrubbed of anything shaped like a token
-or an API key. A log that cannot be opened or written is reported once and then
+or an API key, and every character a terminal would interpret is escaped (`log_line`). A log that cannot be opened or written is reported once and then
 skipped: logging never stops polling.
 """
 
@@ -34,6 +34,7 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import Job
+from jobwatch.sanitize import visible
 from jobwatch.store.paths import LOG_FILE_NAME, data_dir, ensure_private_dir
 
 MAX_BYTES = 1_000_000
@@ -48,15 +49,27 @@ _SECRET_PATTERNS = (
 )
 
 
+#: the longest a log line gets, in characters (a 100k-character ID is cut in its middle)
+MAX_LINE = 4000
+
+
 def scrub(text: str) -> str:
     """Replace anything shaped like an access token, a JWT or an sk-sharely- key with ***."""
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
-    return text.replace("\r", " ").replace("\n", " ")
+    return text
+
+
+def log_line(message: str) -> str:
+    """A message as one log line: secrets scrubbed, then every control, bidi or zero-width
+    character escaped (jobwatch.sanitize.visible), so `cat jobwatch.log` or `tail -f` in a
+    terminal shows an ID that carries ``ESC ] 52`` as text, and a line break cannot forge a
+    line; cut in the middle past MAX_LINE."""
+    return visible(scrub(message), MAX_LINE)
 
 
 def _warn_stderr(message: str) -> None:
-    print(f"jobwatch: warning: {message}", file=sys.stderr)
+    print(f"jobwatch: warning: {visible(message)}", file=sys.stderr)
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
@@ -132,7 +145,9 @@ class EventLog:
                         f"event log {self.path}: cannot open it ({reason}); polling goes on without it"
                     )
                     return
-            record = logging.LogRecord("jobwatch", level, __file__, 0, scrub(message), None, None)
+            record = logging.LogRecord(
+                "jobwatch", level, __file__, 0, log_line(message), None, None
+            )
             self._handler.handle(record)
 
     def record(self, workspace_id: str, events: Iterable[Event]) -> None:

@@ -8,22 +8,35 @@ Themes: a workspace's own `theme` is applied whenever that workspace opens; othe
 `theme`, else jobwatch-dark (`jobwatch.session.resolve_theme`). Choosing a theme with `t` (or the
 command palette) applies it at once and saves it as the config's `theme`, which every workspace
 without its own theme uses; applying a workspace's theme is never saved.
+
+Notifications that reach the person (jobwatch.tui.alerts): the app owns them because the focus is
+the app's (AppFocus / AppBlur, the terminal's focus reports); the route is detected once it runs
+on a terminal, its notes are pointed at once (in the header) and listed in the `?` help, its
+bytes go through Textual's driver
+(`write_to_terminal`), and the on_job_end runs are stopped when the dashboard ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.sanitize import visible, visible_lines
 from jobwatch.session import (
     Flags,
     NoDefaultWorkspace,
@@ -36,13 +49,40 @@ from jobwatch.session import (
 from jobwatch.statuses import API_CODES, STATUSES
 from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, load_config, save_config
 from jobwatch.store.history import HistoryStore
+from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.idle_gc import IdleCollector
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
+from jobwatch.tui.textual_private import write_to_terminal
+from jobwatch.tui.watch_settings import kinds_of, notify_settings
 
-__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard"]
+__all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
 
-#: builds the client of a workspace (the session's by default; tests pass their own)
+#: A notification's lines are cut (in the middle) at this many cells, and there are at most
+#: NOTICE_LINES of them: a 100k-character ID or error body would fill the screen otherwise.
+NOTICE_LINE_CELLS = 160
+NOTICE_LINES = 12
+NOTICE_TITLE_CELLS = 60
+#: the terminal's title bar: "jobwatch — N running, M failed"
+TITLE_CELLS = 80
+#: The signals that end the dashboard like `q` does, and the exit code of each (128 + its number,
+#: what a shell reports for a process it killed): SIGTERM (kill, systemd, a container stop) and
+#: SIGHUP (the terminal's tab or window closed).
+SIGNAL_EXITS = {signal.SIGTERM: 143, signal.SIGHUP: 129}
+#: The longest the dashboard waits, when quitting, for the rows on screen to be stored (the first
+#: write of 100k jobs takes ~1 s); past it, it exits anyway.
+STOP_TIMEOUT = 10.0
+
+
+def shown_notice(title: str, message: str) -> tuple[str, str]:
+    """(title, message) as a notification shows them: escaped (`jobwatch.sanitize`) and bounded.
+
+    Line breaks of the message stay; anything else a terminal would act on is escaped.
+    """
+    lines = visible_lines(message, NOTICE_LINE_CELLS).split("\n")
+    if len(lines) > NOTICE_LINES:
+        lines = [*lines[: NOTICE_LINES - 1], f"… ({len(lines) - NOTICE_LINES + 1} more lines)"]
+    return visible(title, NOTICE_TITLE_CELLS), "\n".join(lines)
 
 
 class JobwatchApp(App[int]):
@@ -70,10 +110,13 @@ class JobwatchApp(App[int]):
         interval: float | None = None,
         session: Session | None = None,
         warnings: Sequence[str] = (),
+        notify_environ: Mapping[str, str] | None = None,
     ) -> None:
         """`session` resolves workspaces (default: `config` with no command-line flags but
         `interval`); `client_factory` replaces the session's clients (tests); `warnings` are
-        shown as notifications once the screen is up (e.g. "history disabled")."""
+        shown as notifications once the screen is up (e.g. "history disabled").
+        `notify_environ` is the environment the notification route is detected from (default:
+        os.environ on a terminal; a headless app detects none unless it is given)."""
         super().__init__()
         if session is None:
             session = Session(config, Flags(interval=interval))
@@ -96,9 +139,20 @@ class JobwatchApp(App[int]):
         self._warned: set[str] = set()
         #: a theme the app applied for a workspace: its change is not the person's choice to save
         self._applied_theme: str | None = None
+        self._ending = False
+        self._signals: list[int] = []
         self._load_themes()
         self._open_theme(self._start_choice(), self.theme_warnings.append)
         self.idle_gc = IdleCollector()
+        self.notify_environ = notify_environ
+        self._screen_ready = False
+        self._route_note = False
+        self.alerts = Alerts(
+            notify_settings(config),
+            self.write_notification,
+            allow_bell=config.bell,
+            on_problem=self._job_end_problem,
+        )
 
     def _session_client(self, workspace: WorkspaceConfig) -> SharelyClient:
         """The session's client for `workspace`; an --insecure warning becomes a notification."""
@@ -138,9 +192,83 @@ class JobwatchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.idle_gc.start()
         self.set_interval(0.5, self.idle_gc.tick, name="idle-gc")
+        if not self.is_headless:
+            self._catch_signals()
+        if self.notify_environ is not None or not self.is_headless:
+            self.run_worker(self._detect_route(), group="notify-route", exit_on_error=False)
+
+    # -- notifications that reach the person ---------------------------------------------
+
+    async def _detect_route(self) -> None:
+        """Choose how notifications reach this terminal; say once what the person could fix."""
+        route = await self.alerts.detect(self.notify_environ)
+        if route.notes:
+            self._route_note = True
+            if self._screen_ready:
+                self._show_route_note()
+
+    def _show_route_note(self) -> None:
+        """A line in the header, the notes in the help: at 80x24 a toast of four lines filled
+        the rack, and the next toasts (a failure, "Copied runId") stayed out of view."""
+        if self._route_note:
+            self._route_note = False
+            self.main_screen.passing_note("notifications: see ? help")
+
+    def write_notification(self, text: str) -> None:
+        """Where the alerts' bytes go: the terminal, through Textual's driver (already made safe
+        by jobwatch.notify.terminal)."""
+        write_to_terminal(self, text)
+
+    def _job_end_problem(self, message: str) -> None:
+        self.notify(message, title="on_job_end", severity="warning", timeout=10, markup=False)
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        self.alerts.set_focus(True)
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        self.alerts.set_focus(False)
 
     def on_unmount(self) -> None:
         self.idle_gc.stop()
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+        self._signals.clear()
+
+    # -- ending: q, SIGTERM, SIGHUP ------------------------------------------------------
+
+    def _catch_signals(self) -> None:
+        """End on SIGTERM and SIGHUP as on `q`: by default they would kill the process with the
+        terminal still in the alternate screen, mouse tracking on, the cursor hidden, and the
+        rows on screen not stored. (Not on Windows: its event loop has no signal handlers.)"""
+        loop = asyncio.get_running_loop()
+        for sig, code in SIGNAL_EXITS.items():
+            try:
+                loop.add_signal_handler(sig, self._signalled, code)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._signals.append(sig)
+
+    def _signalled(self, return_code: int) -> None:
+        self.call_later(self.end, return_code)
+
+    async def end(self, return_code: int = 0) -> None:
+        """Stop polling, so the rows on screen are stored, then exit with `return_code`.
+
+        Textual's exit then restores the terminal (alternate screen off, mouse off, cursor on).
+        A second request while ending changes nothing.
+        """
+        if self._ending:
+            return
+        self._ending = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.main_screen.stop_polling(), STOP_TIMEOUT)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.alerts.aclose(), STOP_TIMEOUT)
+        self.exit(return_code=return_code)
+
+    async def action_quit(self) -> None:
+        await self.end(0)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
@@ -168,6 +296,24 @@ class JobwatchApp(App[int]):
             reason = error.describe() if isinstance(error, JobwatchError) else str(error)
             self.notify(reason, title="Theme not saved", severity="warning", markup=False)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification passes here (widgets' and screens' `notify` call the app's).
+
+        The one boundary for notifications: title and message are escaped and bounded
+        (`shown_notice`) and never parsed as markup, whatever the caller asked: they carry IDs,
+        error bodies and config values, and none of ours needs markup.
+        """
+        title, message = shown_notice(title, message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def warn(self, message: str) -> None:
         """Show a warning (e.g. from creating a client) as a notification, once per distinct text."""
         if message in self._warned:
@@ -184,6 +330,8 @@ class JobwatchApp(App[int]):
             interval=self.interval,
             bell=self.config.bell,
             discovery_interval=self.session.flags.discovery_interval,
+            kinds=partial(kinds_of, self.config),
+            alerts=self.alerts,
         )
 
     @property
@@ -196,6 +344,8 @@ class JobwatchApp(App[int]):
         self.notify(warning, title="Theme skipped", severity="warning", timeout=8, markup=False)
 
     async def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
+        self._screen_ready = True
+        self._show_route_note()
         for warning in self.theme_warnings:
             self._theme_warning(warning)
         for warning in self.start_warnings:
@@ -253,7 +403,9 @@ class JobwatchApp(App[int]):
     def action_help(self) -> None:
         from jobwatch.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.key_help()))
+        route = self.alerts.route
+        about = [route.describe(), *route.notes] if route is not None else []
+        self.push_screen(HelpScreen(self.key_help(), notes=about))
 
     def key_help(self) -> list[tuple[str, str]]:
         """(key, description) for every key of the dashboard, for the help screen.
@@ -293,6 +445,12 @@ class JobwatchApp(App[int]):
                 ("Cycle the sort", "Change the table's sort order (s)", main.action_cycle_sort),
                 ("Track jobs", "Add workflow IDs to watch (+)", main.action_track),
                 ("Untrack job", "Stop tracking the highlighted job (delete)", main.action_untrack),
+                ("Label job", "Give the highlighted job a label (l)", main.action_label),
+                (
+                    "Pin or unpin job",
+                    "Keep the highlighted job at the top (space)",
+                    main.action_pin,
+                ),
                 ("Copy runId", "Copy the highlighted job's runId (c)", main.action_copy_run_id),
                 (
                     "Copy support details",
@@ -320,12 +478,12 @@ class JobwatchApp(App[int]):
         yield from super().get_system_commands(screen)
 
     def set_terminal_title(self, title: str) -> None:
-        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only."""
-        driver = self._driver
-        if driver is None or self.is_headless:
-            return
-        safe = "".join(ch for ch in title if ch.isprintable())
-        driver.write(f"\x1b]2;{safe}\x07")
+        """Put `title` in the terminal's title bar (OSC 2), on a real terminal only.
+
+        Escaped (`jobwatch.sanitize.visible`): a BEL or ESC inside would end the sequence early
+        and let the rest act on the terminal.
+        """
+        write_to_terminal(self, f"\x1b]2;{visible(title, TITLE_CELLS)}\x07")
 
 
 def run_dashboard(
@@ -352,6 +510,21 @@ def run_dashboard(
         warnings=warnings,
     )
     result = app.run()
+    _let_go_of_a_closed_terminal()
     if isinstance(result, int):
         return result
     return app.return_code or 0
+
+
+def _let_go_of_a_closed_terminal() -> None:
+    """After a hang-up (the terminal's tab closed) writing to it fails: what is left in stdout's
+    buffer goes to /dev/null, or Python's final flush would fail and turn the exit code into 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+                stream.flush()

@@ -6,6 +6,12 @@ entries tie and an entry names its row. The display order is a list of entries, 
 filtered, rebuilt lazily (on the first read after a change) and incrementally: the entries of
 changed rows are dropped by identity and the new ones bisected in (`merge`), so the unchanged rows
 are not compared again. Only when a large share of the rows changed is everything sorted once.
+
+Pinned rows come first in every sort (each sort entry starts with False for a pinned row, True
+for the others) and pass every filter: a person pins the jobs they want in view whatever else
+they do. The text filter matches a row's label too. The extra item costs a full sort of 100k
+entries 47 ms instead of 32 and a bisect ~20% more (best of 7, 2 cores); folding the pin into
+the first item instead would save that at the price of one trick per sort mode.
 """
 
 from __future__ import annotations
@@ -19,26 +25,27 @@ from typing import Any
 from jobwatch.statuses import rank as status_rank
 from jobwatch.tui.model import JobRow
 
-#: a row's place in a sort: its sort fields, then its workflowId (the last item, always)
+#: a row's place in a sort: pinned first (0), its sort fields, then its workflowId (the last
+#: item, always)
 SortEntry = tuple[Any, ...]
 
 SORT_MODES: tuple[str, ...] = ("last change", "first seen", "status", "workflowId")
 
 
 def _key_last_change(row: JobRow) -> SortEntry:
-    return (-row.last_change, row.workflow_id)
+    return (not row.pinned, -row.last_change, row.workflow_id)
 
 
 def _key_first_seen(row: JobRow) -> SortEntry:
-    return (-row.first_seen, row.workflow_id)
+    return (not row.pinned, -row.first_seen, row.workflow_id)
 
 
 def _key_status(row: JobRow) -> SortEntry:
-    return (status_rank(row.status.code), -row.last_change, row.workflow_id)
+    return (not row.pinned, status_rank(row.status.code), -row.last_change, row.workflow_id)
 
 
 def _key_workflow_id(row: JobRow) -> SortEntry:
-    return (row.workflow_id.casefold(), row.workflow_id)
+    return (not row.pinned, row.workflow_id.casefold(), row.workflow_id)
 
 
 SORT_KEYS: dict[str, Callable[[JobRow], SortEntry]] = {
@@ -284,7 +291,8 @@ class JobIndex:
         return self._status_filter
 
     def set_text_filter(self, text: str) -> bool:
-        """Keep only rows whose workflowId or runId contains `text` (case-insensitive); "" keeps all.
+        """Keep only rows whose workflowId, runId or label contains `text` (case-insensitive);
+        "" keeps all (pinned rows pass whatever the filter).
 
         True if the filter changed.
         """
@@ -305,12 +313,19 @@ class JobIndex:
         return True
 
     def matches(self, row: JobRow) -> bool:
-        """Whether the row passes both filters."""
+        """Whether the row passes both filters (a pinned row always does)."""
+        if row.pinned:
+            return True
         codes = self._status_filter
         if codes is not None and row.status.code not in codes:
             return False
         text = self._text_filter
-        return not text or text in row.workflow_id.casefold() or text in row.run_id.casefold()
+        return (
+            not text
+            or text in row.workflow_id.casefold()
+            or text in row.run_id.casefold()
+            or (row.label is not None and text in row.label.casefold())
+        )
 
     def _refilter(self) -> None:
         if not self._text_filter and self._status_filter is None:

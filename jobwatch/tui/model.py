@@ -4,7 +4,8 @@
 - `Health`: the connection's health as the header shows it, and how a tick's events change it.
 - `StatusCounts`: how many rows have each status, kept up to date row by row; the title from it.
 - `WorkspaceHistory`: one workspace's part of the history store, read the way the screen needs it.
-- `finished_notices`: which transitions of a tick deserve a notification, and whether the bell.
+- `ended_in`: which transitions of a tick count as a job ending (the one rule: the toasts, the
+  bell, desktop notifications and `on_job_end` all use it); `finished_notices` words them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job, Status
 from jobwatch.statuses import ACTIVE_CODES, FAILURE_CODES
 from jobwatch.store.history import HistoryStore, JobRecord, Transition
+from jobwatch.windows import Window
 
 
 @dataclass(slots=True)
@@ -40,6 +42,12 @@ class JobRow:
     run_id: str
     first_seen: float
     last_change: float
+    #: a person's name for the job (stored as given; escape it before showing it)
+    label: str | None = None
+    #: pinned rows stay at the top of the table (jobwatch.tui.job_index)
+    pinned: bool = False
+    #: the window in which the current (or last) run started; None: not known on this row
+    started: Window | None = None
 
 
 # ---------------------------------------------------------------- health
@@ -228,7 +236,14 @@ class WorkspaceHistory:
 
 def row_of(record: JobRecord) -> JobRow:
     return JobRow(
-        record.workflow_id, record.status, record.run_id, record.first_seen, record.last_change
+        record.workflow_id,
+        record.status,
+        record.run_id,
+        record.first_seen,
+        record.last_change,
+        record.label,
+        record.pinned,
+        record.started,
     )
 
 
@@ -343,24 +358,39 @@ class Notice:
     markup: bool = True
 
 
-def finished_notices(
-    events: Sequence[Event], initial: Mapping[str, JobRecord]
-) -> tuple[list[Notice], bool]:
-    """Notifications for the terminal states reached in a tick while watching, and whether a job
-    failed (the bell).
+def _one_line(text: str) -> str:
+    """`text` with its line breaks written out, so that an ID cannot add a line to a notice.
+
+    Everything else is escaped where notices are shown (JobwatchApp.notify, jobwatch.sanitize:
+    not imported here, as it may import rich).
+    """
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def ended_in(events: Sequence[Event], initial: Mapping[str, JobRecord]) -> list[tuple[Job, float]]:
+    """The jobs that reached a terminal state in a tick while watching, with when it was seen.
 
     A job first seen already finished is no news, unless the history knew it still running.
     """
-    reached: list[Job] = []
+    reached: list[tuple[Job, float]] = []
     for event in events:
         if isinstance(event, StatusChanged) and event.job.status.is_terminal:
-            reached.append(event.job)
+            reached.append((event.job, event.at))
         elif isinstance(event, JobAppeared) and event.job.status.is_terminal:
             before = initial.get(event.job.workflow_id)
             if before is not None and not before.status.is_terminal:
-                reached.append(event.job)
+                reached.append((event.job, event.at))
         elif isinstance(event, JobNotFound):
-            reached.append(Job(event.workflow_id, NOT_FOUND, ""))
+            reached.append((Job(event.workflow_id, NOT_FOUND, ""), event.at))
+    return reached
+
+
+def finished_notices(
+    events: Sequence[Event], initial: Mapping[str, JobRecord]
+) -> tuple[list[Notice], bool]:
+    """Notifications for the jobs that ended in a tick (`ended_in`), and whether a job failed
+    (the bell)."""
+    reached = [job for job, _ in ended_in(events, initial)]
     failed = [job for job in reached if job.status.is_failure]
     if len(reached) > MAX_NOTIFICATIONS:
         summary = f"{len(reached)} jobs finished, {len(failed)} of them did not complete."
@@ -370,8 +400,10 @@ def finished_notices(
         title = f"{status_symbol(job.status)} {job.status.label}"
         if job.status.is_failure:
             # Failures carry the runId a support ticket needs; other endings stay small and brief.
-            message = f"{job.workflow_id}\nrunId {job.run_id or 'unknown'}"
+            message = f"{_one_line(job.workflow_id)}\nrunId {_one_line(job.run_id) or 'unknown'}"
             notices.append(Notice(message, title, "error", timeout=8, markup=False))
         else:
-            notices.append(Notice(job.workflow_id, title, "information", timeout=3, markup=False))
+            notices.append(
+                Notice(_one_line(job.workflow_id), title, "information", timeout=3, markup=False)
+            )
     return notices, bool(failed)

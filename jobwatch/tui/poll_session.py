@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -336,6 +336,7 @@ async def poll_workspace(
         post(PollStatus(gen, Health("stopped", error=error)))
         return
     name_task: asyncio.Task | None = None
+    ticks: AsyncGenerator[list[Event], None] | None = None
     try:
         poller = Poller(
             client,
@@ -350,7 +351,8 @@ async def poll_workspace(
         )
         session.poller = poller
         name_task = asyncio.create_task(_fetch_name(client, gen, post))
-        async for events in poller.run():
+        ticks = poller.run()
+        async for events in ticks:
             rows = await _rows_of(events, poller, session, shown)
             rows_shown = session.shown = asyncio.Event() if rows else None
             post(JobsChanged(gen, events, rows))
@@ -366,6 +368,11 @@ async def poll_workspace(
     except JobwatchError as error:
         post(PollStatus(gen, Health("stopped", error=error)))
     finally:
+        if ticks is not None:
+            # Closing the poller's loop stores the tick whose rows are on screen before the
+            # worker ends (quit, SIGTERM, a workspace switch): cancelled, it would wait for the
+            # garbage collector, and the process may exit first.
+            await ticks.aclose()
         if name_task is not None:
             name_task.cancel()
             with contextlib.suppress(BaseException):

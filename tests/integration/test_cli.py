@@ -19,6 +19,7 @@ import time
 import pytest
 
 from jobwatch.api.client import SharelyClient
+from jobwatch.cli import dashboard as cli_dashboard
 from jobwatch.cli.parser import EXIT_FAILED, EXIT_OK
 from jobwatch.poller import DEFAULT_MISSING_AFTER
 from jobwatch.statuses import STATUSES
@@ -63,6 +64,7 @@ def dashboard(monkeypatch):
         return 0
 
     monkeypatch.setattr(JobwatchApp, "run", headless_run)
+    monkeypatch.setattr(cli_dashboard, "require_terminal", lambda: None)  # pytest has no tty
     return seen
 
 
@@ -75,13 +77,14 @@ def assert_no_secret(sim, *texts):
 def test_status_table_json_and_unknown_ids(sim, conn, capsys):
     run_a = sim.add_job("job-a", code=1)
     sim.add_job("job-b", code=3)
-    code, out, err = run(capsys, "status", *conn, "job-a", "job-b", "nope", "--interval", "0.05")
-    assert code == 0
+    code, out, err = run(capsys, "status", *conn, "job-a", "job-b", "nope", "--interval", "0.1")
+    assert code == 4  # like wait: an ID was not found
     assert "job-a" in out and "RUNNING" in out and run_a in out and "FAILED" in out
     assert "nope" in err
     code, out, err = run(capsys, "status", *conn, "--json")
     data = json.loads(out)
-    assert {"workflowId": "job-a", "status": {"code": 1, "name": "RUNNING"}, "runId": run_a} in data
+    job_a = {"workflowId": "job-a", "status": {"code": 1, "name": "RUNNING"}, "runId": run_a}
+    assert {**job_a, "label": None, "pinned": False, "kind": "job-a"} in data
     assert len(data) == 2
 
 
@@ -127,14 +130,14 @@ def test_wait_json_lines_follow_continued_as_new(sim, conn, capsys):
 
 def test_wait_exit_4_when_an_id_is_never_found(sim, conn, capsys):
     sim.add_job("job-a", code=2)
-    code, out, err = run(capsys, "wait", *conn, "job-a", "ghost", "--interval", "0.05")
+    code, out, err = run(capsys, "wait", *conn, "job-a", "ghost", "--interval", "0.1")
     assert code == 4
     assert "ghost" in err and "not found" in err
 
 
 def test_wait_exit_124_on_timeout(sim, conn, capsys):
     sim.add_job("job-a", code=1)
-    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--timeout", "0.3")
+    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1", "--timeout", "0.3")
     assert code == 124
     assert "job-a" in err
 
@@ -144,7 +147,7 @@ def test_wait_survives_429_and_503_then_completes(sim, conn, capsys):
     sim.fail_next(429, headers={"Retry-After": "0"})
     sim.fail_next(503)
     after_polls(sim, (sim.set_status, "job-a", 2), each=4)
-    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     assert code == 0
     assert "HTTP 429" in err and "HTTP 503" in err and "recovered" in err
 
@@ -173,7 +176,7 @@ def test_wrong_organization_and_unknown_workspace_exit_3(sim, conn, capsys):
 def test_malformed_body_is_a_clear_error_then_retries_exhausted(sim, conn, capsys):
     sim.add_job("job-a")
     sim.faults.malformed = "object"
-    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--max-retries", "1")
+    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1", "--max-retries", "1")
     assert code == 3
     assert "bad response" in err and "expected an array" in err
     assert "gave up after 2 failed polls" in err.splitlines()[-1]
@@ -197,7 +200,7 @@ def test_plain_http_to_remote_host_refused_before_connecting(conn, capsys):
 def test_history_after_wait_shows_every_transition(sim, conn, capsys):
     sim.add_job("job-a", code=1, run_id="run-1")
     after_polls(sim, (sim.set_status, "job-a", 6), (sim.set_status, "job-a", 3, None, "run-2"))
-    assert run(capsys, "wait", *conn, "job-a", "--interval", "0.05")[0] == 1
+    assert run(capsys, "wait", *conn, "job-a", "--interval", "0.1")[0] == 1
     code, out, _ = run(capsys, "history", *conn, "job-a", "--json")
     assert code == 0
     steps = [(t["status"]["code"], t["runId"]) for t in json.loads(out)]
@@ -358,7 +361,7 @@ def test_status_reaches_the_workspace(sim, connect, capsys):
 def test_wait_reaches_the_workspace(sim, connect, capsys):
     sim.add_job("job-a", code=1)
     after_polls(sim, (sim.set_status, "job-a", 2))
-    code, out, err = run(capsys, "wait", *connect, "job-a", "--interval", "0.05")
+    code, out, err = run(capsys, "wait", *connect, "job-a", "--interval", "0.1")
     assert code == 0, err
     assert "RUNNING → ✓ COMPLETED" in out
 
@@ -452,19 +455,19 @@ def test_nothing_configured_explains_how_to_start_for_every_command(capsys):
 def test_status_asks_once_when_every_id_is_there(sim, conn, capsys):
     sim.add_job("job-a", code=1)
     before = sim.jobs_request_count
-    code, out, err = run(capsys, "status", *conn, "job-a", "--interval", "0.05")
+    code, out, err = run(capsys, "status", *conn, "job-a", "--interval", "0.1")
     assert code == 0 and "job-a" in out and err == ""
     assert sim.jobs_request_count - before == 1
 
 
 def test_status_not_found_after_the_pollers_count_of_absences(sim, conn, capsys):
     sim.add_job("job-a", code=2)
-    code, out, err = run(capsys, "status", *conn, "job-a", "ghost", "--interval", "0.05")
-    assert code == 0
+    code, out, err = run(capsys, "status", *conn, "job-a", "ghost", "--interval", "0.1")
+    assert code == 4
     assert err.splitlines() == ["jobwatch: not found: ghost"]
     asked = [ids for _, _, ids in sim.requests if ids and "ghost" in ids]
     assert len(asked) == DEFAULT_MISSING_AFTER
-    code, out, _ = run(capsys, "status", *conn, "job-a", "ghost", "--interval", "0.05", "--json")
+    code, out, _ = run(capsys, "status", *conn, "job-a", "ghost", "--interval", "0.1", "--json")
     assert [job["workflowId"] for job in json.loads(out)] == ["job-a"]
 
 
@@ -498,7 +501,7 @@ def test_status_help_says_when_an_id_is_not_found():
 def test_wait_exit_code_for_a_cancelled_job(sim, conn, capsys, spelling):
     sim.add_job("job-a", code=1)
     after_polls(sim, (sim.set_status, "job-a", 4, spelling))
-    code, out, _ = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--quiet")
+    code, out, _ = run(capsys, "wait", *conn, "job-a", "--interval", "0.1", "--quiet")
     assert code == (EXIT_FAILED if STATUSES[4].failure else EXIT_OK)
     assert out.startswith(f"{STATUSES[4].name}  workflowId=job-a")
 

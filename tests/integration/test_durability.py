@@ -71,12 +71,21 @@ def start_wait(sim: Simulator, data_dir: Path, *extra: str) -> subprocess.Popen:
         "SHARELY_JOBWATCH_CONFIG": str(data_dir.parent / "config.toml"),
         "SHARELY_ACCESS_TOKEN": sim.token,
     }
-    argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.03"]
+    argv = [sys.executable, "-m", "jobwatch", "wait", "--json", "--interval", "0.1"]
     argv += ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
     argv += ["--organization-id", sim.organization_id, *extra, *JOBS]
     return subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The rest of its stdout and stderr, then its exit. Not communicate(): after a readline()
+    it reads the pipes' file descriptors directly, losing what readline() had buffered."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(timeout)
+    return out, err
 
 
 def printed_states(stdout: str) -> set[tuple[str, int, str]]:
@@ -149,10 +158,17 @@ def test_two_processes_on_the_same_data_dir_neither_lose_nor_duplicate(sim, tmp_
     with Churn(sim) as churn:
         first = start_wait(sim, data)
         second = start_wait(sim, data)
+        # both polling (a first line each) before the 1.5 s of churn: a slow start eats no run
+        heads = [proc.stdout.readline() if proc.stdout else "" for proc in (first, second)]
         time.sleep(1.5)
     for wid in JOBS:
         sim.set_status(wid, 2)
-    results = [proc.communicate(timeout=20) for proc in (first, second)]
+    results = [
+        (head + out, err)
+        for head, (out, err) in zip(
+            heads, (finish(proc, timeout=20) for proc in (first, second)), strict=True
+        )
+    ]
     for proc, (_, err) in zip((first, second), results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err and "history" not in err and "Traceback" not in err

@@ -284,9 +284,12 @@ def test_unknown_status_is_kept_with_its_code_and_is_not_terminal(sim, conn, cap
             "workflowId": "job-x",
             "status": {"code": 9, "name": "PAUSED"},
             "runId": json.loads(out)[0]["runId"],
+            "label": None,
+            "pinned": False,
+            "kind": "job-x",
         }
     ]
-    code, out, err = run(capsys, "wait", *conn, "job-x", "--interval", "0.05", "--timeout", "0.4")
+    code, out, err = run(capsys, "wait", *conn, "job-x", "--interval", "0.1", "--timeout", "0.4")
     assert code == 124  # still waiting: an unknown status is not the end
     assert "PAUSED (9)" in out and "job-x" in err
 
@@ -322,7 +325,7 @@ def test_401_mid_wait_with_an_api_key_renews_and_goes_on(sim, conn, capsys, monk
     sim.add_job("job-a")
     later(0.3, sim.revoke_token)
     later(0.6, sim.set_status, "job-a", 2)
-    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     assert code == 0, err
     assert "poll failed" not in err and "401" not in err
     exchanges = [r for r in sim.requests if r[1].endswith("generate-access-key-token")]
@@ -332,7 +335,7 @@ def test_401_mid_wait_with_an_api_key_renews_and_goes_on(sim, conn, capsys, monk
 def test_expired_bare_token_mid_wait_says_so_and_exits_3(sim, conn, capsys, monkeypatch):
     monkeypatch.setenv("SHARELY_ACCESS_TOKEN", sim.issue_token(ttl=1))
     sim.add_job("job-a")
-    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05", "--timeout", "5")
+    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1", "--timeout", "5")
     assert code == 3
     assert "HTTP 401" in err and "token expired" in err and "errorId" in err
     assert "SHARELY_ACCESS_TOKEN" in err  # says what to fix
@@ -350,7 +353,7 @@ def test_403_and_404_stop_wait_with_exit_3(sim, conn, capsys, position, value, w
     sim.add_job("job-a")
     argv = list(conn)
     argv[position] = value
-    code, _, err = run(capsys, "wait", *argv, "job-a", "--interval", "0.05")
+    code, _, err = run(capsys, "wait", *argv, "job-a", "--interval", "0.1")
     assert code == 3
     assert len(err.strip().splitlines()) == 1
     for word in words:
@@ -364,7 +367,7 @@ def test_event_log_has_failed_jobs_poll_errors_and_recovery(sim, conn, capsys, i
     run_id = sim.add_job("job-a", code=1)
     sim.fail_next(503, headers={"Retry-After": "0"})
     later(0.3, sim.set_status, "job-a", 3)
-    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     assert code == 1
     text = (isolated_dirs / "data" / "jobwatch.log").read_text()
     error_id = err.split("errorId ")[1].split()[0]
@@ -417,7 +420,7 @@ def test_unusable_history_database_wait_still_works_with_a_warning(
         db.write_bytes(b"this is not SQLite" * 100)
     sim.add_job("job-a", code=1)
     later(0.2, sim.set_status, "job-a", 2)
-    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     assert code == 0
     assert "warning: history disabled" in err and str(db) in err
     if broken != "a directory":
@@ -434,7 +437,7 @@ def test_locked_history_database_wait_still_works_and_records_everything(
     locker.execute("BEGIN IMMEDIATE")  # another process writing for a long second
     later(1.0, locker.execute, "COMMIT")
     later(0.2, sim.set_status, "job-a", 2)
-    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, _, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     locker.close()
     assert code == 0, err
     with HistoryStore(db) as store:
@@ -491,7 +494,7 @@ def test_full_disk_on_write_warns_and_keeps_polling(sim, conn, capsys, monkeypat
 
     monkeypatch.setattr(HistoryStore, "record", full)
     later(0.3, sim.set_status, "job-a", 2)
-    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.05")
+    code, out, err = run(capsys, "wait", *conn, "job-a", "--interval", "0.1")
     assert code == 0
     assert "warning: history not saved" in err and "disk is full" in err
     assert "COMPLETED" in out

@@ -127,7 +127,8 @@ class TestWheel:
         assert {r.name for r in runtime} == {
             "textual",
             "httpx",
-            "tomli-w",
+            "tomlkit",
+            "argcomplete",
             "platformdirs",
             "orjson",
             "msgspec",

@@ -99,7 +99,7 @@ def test_every_command_and_error_path_prints_and_writes_no_secret(
         outputs.append((label, out + err))
 
     c = conn_args(sim)
-    w = ["--interval", "0.05", "--max-retries", "1"]
+    w = ["--interval", "0.1", "--max-retries", "1"]
     run("workspaces add", "workspaces", "add", "prod", *c[2:], "--base-url", sim.base_url,
         "--api-key-env", "SHARELY_API_KEY", "--default", expect=0)  # fmt: skip
     run("workspaces list", "workspaces", "list", expect=0)
@@ -190,7 +190,7 @@ def test_an_unwritable_event_log_warns_once_and_polling_goes_on(
     (isolated_dirs / "data" / "jobwatch.log").mkdir(parents=True)  # cannot be opened as a file
     sim.add_job("job-a", code=1)
     sim.fail_next(503, headers={"Retry-After": "0"}, count=2)
-    code = main(["wait", *conn_args(sim), "job-a", "--interval", "0.05", "--timeout", "0.5"])
+    code = main(["wait", *conn_args(sim), "job-a", "--interval", "0.1", "--timeout", "0.5"])
     _, err = capsys.readouterr()
     assert code == 124  # kept polling until its own timeout
     assert err.count("event log") == 1 and "polling goes on" in err

@@ -62,7 +62,7 @@ def test_the_simulate_help_names_every_growth_order():
         (["--grow", "sideways"], "unknown growth order 'sideways'; choose one of append"),
         (["--grow", "append", "--scenario", "demo"], "--grow applies to --scenario bulk only"),
         (["--new-share", "0.5"], "the growth options need --grow ORDER"),
-        (["--grow", "append", "--finished", "2"], "finished must be between 0 and 1"),
+        (["--grow", "append", "--finished", "2"], "--finished: '2': must be between 0 and 1"),
     ],
 )
 def test_bad_growth_options_are_usage_errors(argv, message):

@@ -18,10 +18,12 @@ def test_screenshots_are_written_and_reproducible(tmp_path: Path, monkeypatch) -
         monkeypatch.undo()
         time.tzset()
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert names == ["detail.svg", "main.svg", "workspace-picker.svg"]
+    assert names == ["detail.svg", "main.svg", "when.svg", "workspace-picker.svg"]
     for name in names:
         first = (tmp_path / "one" / name).read_text()
         assert first.startswith("<svg") and "Static&#160;Test&#160;Workspace" in first
         assert first == (tmp_path / "two" / name).read_text(), name
     assert "earlier&#160;runIds" in (tmp_path / "one" / "detail.svg").read_text()
     assert "Workspaces" in (tmp_path / "one" / "workspace-picker.svg").read_text()
+    when = (tmp_path / "one" / "when.svg").read_text()
+    assert "between&#160;10:04:58&#160;and&#160;10:05:00" in when and "slow" in when

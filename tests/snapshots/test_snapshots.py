@@ -21,7 +21,15 @@ from jobwatch.store.history import HistoryStore
 from jobwatch.tui.dialogs.picker import AddWorkspaceScreen, WorkspacePicker
 from jobwatch.tui.screens.help import HelpScreen
 from jobwatch.tui.theming.themes import SHIPPED_THEMES, load_themes
-from scripts.screenshots import CHAIN_ID, seed_history, static_dashboard
+from scripts.screenshots import (
+    CHAIN_ID,
+    ETA_ID,
+    FAILED_ID,
+    SLOW_ID,
+    seed_history,
+    seed_when_history,
+    static_dashboard,
+)
 
 ORG = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
 WS_OTHER = "0b8e7f52-3c1a-4d6e-9f20-8a7b6c5d4e3f"
@@ -309,3 +317,102 @@ def test_dashboard_workspace_picker(snap_compare, tmp_path, utc) -> None:
         assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
     finally:
         fixed.stop()
+
+
+# -- small terminals and few colours (issue 12) -------------------------------------------
+
+
+def test_main_screen_60x20(snap_compare, sim, tmp_path, utc) -> None:
+    """The narrowest layout: elapsed is the only column after the status; `?` and `q` stay."""
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(60, 20), run_before=loaded)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+def test_add_workspace_form_small(snap_compare, size: tuple[int, int]) -> None:
+    """Every field's error shown: the fields scroll, Save and Cancel stay in view."""
+
+    async def run_before(pilot) -> None:
+        await pilot.press("ctrl+s")
+        await freeze_cursors(pilot)
+
+    app = ScreenHost(lambda: AddWorkspaceScreen(snapshot_config()))
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_light_theme_in_16_colours(snap_compare, sim, tmp_path, utc) -> None:
+    """The light theme as a 16-colour terminal shows it: the highlighted row stands out.
+
+    pytest-textual-snapshot renders on a truecolor console whatever TEXTUAL_COLOR_SYSTEM says,
+    so the colours are reduced by a line filter (tests/support/color_depth.py) that calls the
+    same Rich downgrade as Textual's terminal output."""
+    from tests.support.color_depth import with_color_depth
+
+    app = with_color_depth(dashboard(sim, tmp_path, theme="jobwatch-light"), 16)
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+# -- when things happened, how long they take, labels and pins (issue 13) ------------------
+
+
+def when_dashboard(sim: Simulator, tmp_path: Path):
+    """The static dashboard over `seed_when_history`: past runs of every kind, a job 5 s in
+    (an ETA), one 30 minutes in (slower than usual), a failure seen within 2 s and labelled, the
+    continued-as-new chain pinned and seen across gaps (wide windows)."""
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    seed_when_history(store, sim)
+    return static_dashboard(sim, store, tmp_path / "config.toml", other_workspace=False)
+
+
+def showing(workflow_id: str):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        screen = app.main_screen
+        await wait_until(
+            pilot,
+            lambda: screen.session is not None and screen.session.health.state == "ok",
+            "first poll",
+        )
+        await wait_until(
+            pilot, lambda: screen.session.name == "Static Test Workspace", "workspace name"
+        )
+        await wait_until(pilot, lambda: bool(screen.facts and screen.facts.typicals), "typicals")
+        assert screen.table.move_cursor(workflow_id)
+        await wait_until(pilot, lambda: screen.detail.workflow_id == workflow_id, workflow_id)
+        app.clear_notifications()
+        await freeze_cursors(pilot)
+
+    return run_before
+
+
+def test_when_labelled_failure_with_a_narrow_window(snap_compare, sim, tmp_path, utc) -> None:
+    """The table: the pinned chain on top, an ETA, "slow" marks, the label before its ID; the
+    detail: `FAILED between 10:04:58 and 10:05:00`, the label as its kind."""
+    assert snap_compare(
+        when_dashboard(sim, tmp_path), terminal_size=(120, 36), run_before=showing(FAILED_ID)
+    )
+
+
+def test_when_pinned_chain_with_wide_windows(snap_compare, sim, tmp_path, utc) -> None:
+    """Windows across the gaps between polls: `(not watched in between)`, durations as ranges."""
+    assert snap_compare(
+        when_dashboard(sim, tmp_path), terminal_size=(120, 36), run_before=showing(CHAIN_ID)
+    )
+
+
+def test_when_slower_than_usual(snap_compare, sim, tmp_path, utc) -> None:
+    assert snap_compare(
+        when_dashboard(sim, tmp_path), terminal_size=(120, 36), run_before=showing(SLOW_ID)
+    )
+
+
+def test_when_eta_at_80x24(snap_compare, sim, tmp_path, utc) -> None:
+    """At 80 columns the ETA column stays (the runId's stub gives way)."""
+    assert snap_compare(
+        when_dashboard(sim, tmp_path), terminal_size=(80, 24), run_before=showing(ETA_ID)
+    )

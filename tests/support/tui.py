@@ -54,6 +54,7 @@ def make_app(
     workspace: str | None = "a",
     job_ids: list[str] | None = None,
     poll: bool = True,
+    notify_environ: dict[str, str] | None = None,
 ) -> JobwatchApp:
     if environ is None:
         environ = {"TOKEN_A": sim.token, "TOKEN_B": sim.other_token}
@@ -71,6 +72,7 @@ def make_app(
         client_factory=client_factory,
         poll=poll,
         interval=INTERVAL,
+        notify_environ=notify_environ,
     )
 
 

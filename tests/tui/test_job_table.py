@@ -23,7 +23,12 @@ from jobwatch.models import NOT_FOUND, Status
 from jobwatch.statuses import STATUSES
 from jobwatch.tui.job_index import SORT_MODES
 from jobwatch.tui.theming.status_style import DEFAULT_STATUS_COLORS, STATUS_VARIABLES, status_styles
-from jobwatch.tui.widgets.job_lines import ELAPSED_WIDTH, MIN_WORKFLOW_ID_WIDTH, layout_for
+from jobwatch.tui.widgets.job_lines import (
+    ELAPSED_WIDTH,
+    ETA_WIDTH,
+    MIN_WORKFLOW_ID_WIDTH,
+    layout_for,
+)
 from jobwatch.tui.widgets.job_table import JobRow, JobTable
 
 NOW = 1_700_000_000.0
@@ -166,7 +171,9 @@ async def test_rows_render_with_status_symbol_and_columns() -> None:
         assert "workflowId" in lines[0] and "status" in lines[0] and "elapsed" in lines[0]
         assert lines[1].startswith(" job-003 ") and "↻ CONTINUED_AS_NEW" in lines[1]
         assert "✗ FAILED" in lines[2]
-        assert "job-001" in lines[3] and "✓ COMPLETED" in lines[3] and "run001-a…" in lines[3]
+        assert "job-001" in lines[3] and "✓ COMPLETED" in lines[3]
+        # spare width goes to the runId: shown whole
+        assert " run001-abcdefghij " in lines[3]
         assert all(cell_len(line) == table.scrollable_content_region.width for line in lines)
         svg = app.export_screenshot()
         assert "job-001" in svg and "✓" in svg and "COMPLETED" in svg
@@ -191,7 +198,8 @@ def test_columns_give_way_before_the_workflow_id_gets_unreadable() -> None:
         assert layout.workflow_id_width >= MIN_WORKFLOW_ID_WIDTH, width
         assert layout.width <= width
     # 80 columns with or without the table's scrollbar (78): the same columns, no flip-flop.
-    assert layout_for(80).tail == layout_for(78).tail == ("runId", "last change", "elapsed")
+    # The ETA fits 80 columns; the runId's 9-cell stub gives way to it.
+    assert layout_for(80).tail == layout_for(78).tail == ("last change", "elapsed", "eta")
 
 
 async def test_upsert_replaces_in_place_and_elapsed_ticks() -> None:
@@ -242,8 +250,9 @@ async def test_tick_repaints_only_elapsed_cells_that_changed() -> None:
         table.tick()
         assert len(refreshed) == 1 and len(refreshed[0]) == 1
         region = refreshed[0][0]
-        assert region.height == 1 and region.width == ELAPSED_WIDTH
-        assert region.right == layout_for(table.scrollable_content_region.width).width
+        # the elapsed and ETA cells, in one region
+        assert region.height == 1 and region.width == ELAPSED_WIDTH + 1 + ETA_WIDTH
+        assert region.right == table.columns().width
         await pilot.pause()
         assert "2m15s" in app.export_screenshot()
 

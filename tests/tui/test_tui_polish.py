@@ -142,9 +142,9 @@ async def test_summary_bar_shrinks_to_symbols_when_names_do_not_fit() -> None:
 def history_lines(width: int) -> list[str]:
     row = JobRow("job-1", FAILED, "run-2", NOW - 100, NOW - 96)
     transitions = [
-        Transition(RUNNING, "run-1", NOW - 1300),
-        Transition(CONTINUED, "run-1", NOW - 100),
-        Transition(FAILED, "run-1", NOW - 96),
+        Transition(RUNNING, "run-1", NOW - 1300, NOW - 1302),
+        Transition(CONTINUED, "run-1", NOW - 100, NOW - 102),
+        Transition(FAILED, "run-1", NOW - 96, NOW - 97),
     ]
     text = render_detail(
         row, transitions=transitions, run_chain=["run-1"], now=NOW, styles=STYLES, width=width
@@ -155,24 +155,44 @@ def history_lines(width: int) -> list[str]:
 def test_history_transition_takes_one_line_where_it_fits() -> None:
     # Too long for 39 cells: how long the previous state lasted goes whole on the next line.
     lines = history_lines(39)
-    failed = next(i for i, line in enumerate(lines) if line.endswith("  ✗ FAILED"))
+    failed = next(i for i, line in enumerate(lines) if line.startswith("✗ FAILED between"))
     assert lines[failed + 1] == "          after 4s CONTINUED_AS_NEW"
     # Wide enough: each transition on a single line.
-    lines = history_lines(60)
-    assert any(line.endswith("↻ CONTINUED_AS_NEW  after 20m00s RUNNING") for line in lines)
-    assert any(line.endswith("✗ FAILED  after 4s CONTINUED_AS_NEW") for line in lines)
+    lines = history_lines(80)
+    assert any(
+        line.startswith("↻ CONTINUED_AS_NEW between") and line.endswith("  after 20m00s RUNNING")
+        for line in lines
+    )
+    assert any(line.endswith("  after 4s CONTINUED_AS_NEW") for line in lines)
     assert not any(line.strip().startswith("after") for line in lines)
-    # In the pane's 39 cells a short transition still fits on its line.
+    # In the pane's 39 cells a short change still fits on its line.
     row = JobRow("job-2", FAILED, "run-1", NOW - 4, NOW)
     text = render_detail(
         row,
-        transitions=[Transition(RUNNING, "run-1", NOW - 4), Transition(FAILED, "run-1", NOW)],
+        transitions=[
+            Transition(RUNNING, "run-1", NOW - 4, NOW - 5),
+            Transition(FAILED, "run-1", NOW, NOW - 1),
+        ],
         run_chain=["run-1"],
         now=NOW,
         styles=STYLES,
-        width=39,
+        width=60,
     )
-    assert any(line.endswith("✗ FAILED  after 4s RUNNING") for line in text.plain.splitlines())
+    assert any(line.endswith("  after 4s RUNNING") for line in text.plain.splitlines())
+
+
+def test_a_change_without_a_recorded_window_says_what_is_known() -> None:
+    """A history written before windows: the change happened after the earlier sighting, and
+    how long the state before it lasted is not made up."""
+    row = JobRow("job-3", FAILED, "run-1", NOW - 100, NOW)
+    transitions = [Transition(RUNNING, "run-1", NOW - 100), Transition(FAILED, "run-1", NOW)]
+    lines = render_detail(
+        row, transitions=transitions, run_chain=[], now=NOW, styles=STYLES, width=80
+    ).plain.splitlines()
+    first = next(line for line in lines if line.startswith("▶ RUNNING"))
+    assert first.endswith("(already so when first seen)")
+    failed = next(line for line in lines if line.startswith("✗ FAILED"))
+    assert failed.startswith("✗ FAILED between ") and "after" not in failed
 
 
 class TableApp(App[None]):

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from jobwatch.api.client import SharelyClient
-from jobwatch.api.credentials import CredentialsError, CredentialSpec
-from jobwatch.api.transport import Connection
+from jobwatch.api.credentials import TOKEN_COMMAND_TIMEOUT, CredentialsError, CredentialSpec
+from jobwatch.api.transport import MAX_ANSWER_BYTES, Connection
+from jobwatch.cli.parser import build_parser
 from jobwatch.errors import UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
 from jobwatch.session import (
@@ -25,8 +26,10 @@ from jobwatch.session import (
     UnknownWorkspace,
     credential_source,
     open_history,
+    resolve_answer_limit,
     resolve_interval,
     resolve_theme,
+    resolve_token_command_timeout,
 )
 from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, save_config
 
@@ -134,6 +137,41 @@ class TestInterval:
         cfg.workspaces["prod"].interval = 7.0
         assert Session(cfg).target().interval == 7.0
         assert Session(cfg, Flags(interval=0.25)).target().interval == 0.25
+
+
+class TestLimits:
+    """--max-answer-mib and --token-command-timeout: flag, else the workspace's key, else the
+    api's default; every Target (every command, the dashboard's switch) carries them."""
+
+    def test_flag_then_workspace_then_default(self):
+        ws = WorkspaceConfig("p", WS_A, ORG_A, max_answer_mib=512.0, token_command_timeout=30.0)
+        plain = WorkspaceConfig("q", WS_A, ORG_A)
+        assert resolve_answer_limit(2.5, ws) == int(2.5 * 1024 * 1024)
+        assert resolve_answer_limit(None, ws) == 512 * 1024 * 1024
+        assert resolve_answer_limit(None, plain) == resolve_answer_limit(None, None)
+        assert resolve_answer_limit(None, None) == MAX_ANSWER_BYTES
+        assert resolve_token_command_timeout(1.5, ws) == 1.5
+        assert resolve_token_command_timeout(None, ws) == 30.0
+        assert resolve_token_command_timeout(None, plain) == TOKEN_COMMAND_TIMEOUT
+
+    def test_the_target_carries_them(self, tmp_path):
+        cfg = config(tmp_path, "prod")
+        cfg.workspaces["prod"].max_answer_mib = 300.0
+        cfg.workspaces["prod"].token_command_timeout = 20.0
+        target = Session(cfg).target()
+        assert target.connection.max_answer_bytes == 300 * 1024 * 1024
+        assert target.credentials.token_command_timeout == 20.0
+        flagged = Session(cfg, Flags(max_answer_mib=1.0, token_command_timeout=0.5)).target()
+        assert flagged.connection.max_answer_bytes == 1024 * 1024
+        assert flagged.credentials.token_command_timeout == 0.5
+
+    def test_the_help_says_the_api_defaults(self):
+        # the parser writes them as literals (it must not import httpx): they must not drift
+        helps = {
+            a.dest: a.help for a in build_parser()._actions if a.dest.endswith(("mib", "timeout"))
+        }
+        assert f"else {MAX_ANSWER_BYTES // (1024 * 1024)})" in helps["max_answer_mib"]
+        assert f"else {TOKEN_COMMAND_TIMEOUT:g})" in helps["token_command_timeout"]
 
 
 class TestTheme:

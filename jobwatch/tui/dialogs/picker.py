@@ -18,12 +18,13 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from jobwatch.errors import JobwatchError
+from jobwatch.sanitize import visible
 from jobwatch.session import credential_source
 from jobwatch.store.config import (
     CREDENTIAL_KINDS,
@@ -39,6 +40,9 @@ from jobwatch.store.config import (
 )
 
 EMPTY_MESSAGE = "No workspace configured — press a to add one"
+#: the most cells a workspace's name and base URL take in the picker
+NAME_CELLS = 40
+URL_CELLS = 60
 NO_MATCH_MESSAGE = "No workspace matches the filter"
 
 TOKEN_ENV: CredentialKind = "token_env"
@@ -73,7 +77,11 @@ def workspace_matches(name: str, ws: WorkspaceConfig, query: str) -> bool:
 
 
 class DialogScreen(ModalScreen[str | None]):
-    """A centred, bordered box over the dashboard: the look the picker and the add form share."""
+    """A centred, bordered box over the dashboard: the look the picker and the add form share.
+
+    A dialog never grows past the screen: its `.dialog-body` scrolls, and what it closes with (the
+    buttons, the hint line) stays below it in view, at 80x24 and smaller.
+    """
 
     DEFAULT_CSS = """
     DialogScreen {
@@ -88,6 +96,13 @@ class DialogScreen(ModalScreen[str | None]):
         border-title-style: bold;
         background: $surface;
         padding: 0 1;
+    }
+    DialogScreen .dialog-body {
+        height: auto;
+        scrollbar-size-vertical: 1;
+    }
+    DialogScreen .dialog-footer {
+        dock: bottom;
     }
     """
 
@@ -117,9 +132,11 @@ class WorkspacePicker(DialogScreen):
     WorkspacePicker #picker-hint {
         width: 1fr;
         color: $text-muted;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     WorkspacePicker #picker-add {
-        min-width: 0;
+        min-width: 15;
         width: auto;
     }
     """
@@ -162,7 +179,7 @@ class WorkspacePicker(DialogScreen):
             )
             yield OptionList(id="picker-list")
             yield Static(EMPTY_MESSAGE, id="picker-empty")
-            with Horizontal(id="picker-footer"):
+            with Horizontal(id="picker-footer", classes="dialog-footer"):
                 yield Static(
                     "enter switch · type or / filter · a add · esc cancel",
                     id="picker-hint",
@@ -219,16 +236,18 @@ class WorkspacePicker(DialogScreen):
             self.query_one("#picker-add", Button).focus()
 
     def _prompt(self, name: str) -> Text:
+        """A workspace's entry: the config's values, escaped (`jobwatch.sanitize.visible`)."""
         ws = self.workspaces[name]
+        v = visible
         text = Text()
-        text.append(name, style="bold")
+        text.append(v(name, NAME_CELLS), style="bold")
         if name == self.current:
             text.append("  (current)", style="italic")
         if name == self.config.default:
             text.append("  (default)", style="italic")
-        text.append(f"  · {credential_source(ws)}", style="dim")
-        text.append(f"\n  workspace {ws.workspace_id}  {ws.base_url}", style="dim")
-        text.append(f"\n  org       {ws.organization_id}", style="dim")
+        text.append(f"  · {v(credential_source(ws))}", style="dim")
+        text.append(f"\n  workspace {v(ws.workspace_id)}  {v(ws.base_url, URL_CELLS)}", style="dim")
+        text.append(f"\n  org       {v(ws.organization_id)}", style="dim")
         return text
 
     @property
@@ -330,6 +349,9 @@ class AddWorkspaceScreen(DialogScreen):
     AddWorkspaceScreen #add-default {
         margin: 1 0 0 18;
     }
+    AddWorkspaceScreen #add-footer {
+        height: auto;
+    }
     AddWorkspaceScreen #add-buttons {
         height: 1;
         margin-top: 1;
@@ -354,28 +376,33 @@ class AddWorkspaceScreen(DialogScreen):
     def compose(self) -> ComposeResult:
         with Vertical(id="add", classes="dialog") as box:
             box.border_title = "Add a workspace"
-            yield from self._field("name", "Name", Input(placeholder="e.g. acme-prod"))
-            yield from self._field("workspace-id", "Workspace ID", Input(placeholder="UUID"))
-            yield from self._field("organization-id", "Organization ID", Input(placeholder="UUID"))
-            yield from self._field("base-url", "Base URL", Input(DEFAULT_BASE_URL))
-            with Horizontal(classes="add-row"):
-                yield Static("Credential from", classes="add-label")
-                yield Select(
-                    CREDENTIAL_SOURCES,
-                    value=TOKEN_ENV,
-                    allow_blank=False,
-                    id="add-source",
-                    compact=True,
-                )
-            yield from self._field(
-                "credential", "Env var / command", Input(placeholder="e.g. ACME_TOKEN")
+            with VerticalScroll(id="add-fields", classes="dialog-body"):
+                yield from self._fields()
+            with Vertical(id="add-footer", classes="dialog-footer"):
+                yield Static(id="add-save-error", classes="add-error")
+                with Horizontal(id="add-buttons"):
+                    yield Button("Cancel", id="add-cancel", compact=True)
+                    yield Button("Save", id="add-save", variant="primary", compact=True)
+
+    def _fields(self) -> ComposeResult:
+        yield from self._field("name", "Name", Input(placeholder="e.g. acme-prod"))
+        yield from self._field("workspace-id", "Workspace ID", Input(placeholder="UUID"))
+        yield from self._field("organization-id", "Organization ID", Input(placeholder="UUID"))
+        yield from self._field("base-url", "Base URL", Input(DEFAULT_BASE_URL))
+        with Horizontal(classes="add-row"):
+            yield Static("Credential from", classes="add-label")
+            yield Select(
+                CREDENTIAL_SOURCES,
+                value=TOKEN_ENV,
+                allow_blank=False,
+                id="add-source",
+                compact=True,
             )
-            yield Static(CREDENTIAL_HINTS[TOKEN_ENV], id="add-credential-note", classes="add-note")
-            yield Checkbox("Make it the default workspace", id="add-default", compact=True)
-            yield Static(id="add-save-error", classes="add-error")
-            with Horizontal(id="add-buttons"):
-                yield Button("Cancel", id="add-cancel", compact=True)
-                yield Button("Save", id="add-save", variant="primary", compact=True)
+        yield from self._field(
+            "credential", "Env var / command", Input(placeholder="e.g. ACME_TOKEN")
+        )
+        yield Static(CREDENTIAL_HINTS[TOKEN_ENV], id="add-credential-note", classes="add-note")
+        yield Checkbox("Make it the default workspace", id="add-default", compact=True)
 
     def _field(self, field: str, label: str, widget: Input) -> ComposeResult:
         widget.id = f"add-{field}"

@@ -1,6 +1,9 @@
-"""The `?` help screen: every key of the dashboard and what each job status means."""
+"""The `?` help screen: every key of the dashboard, what each job status means, and how
+notifications reach this terminal (jobwatch.notify.detect's route and its notes)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -10,8 +13,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from jobwatch.sanitize import visible
 from jobwatch.statuses import IN_ORDER, UNKNOWN
 from jobwatch.tui.theming.status_style import status_styles, style_for
+
+#: a note is ours, but names a terminal from the environment: escaped and bounded
+NOTE_CELLS = 400
 
 
 class HelpScreen(ModalScreen[None]):
@@ -48,9 +55,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", show=False),
     ]
 
-    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+    def __init__(self, bindings: list[tuple[str, str]], notes: Sequence[str] = ()) -> None:
         super().__init__()
         self.key_help = list(bindings)
+        self.notes = [visible(note, NOTE_CELLS) for note in notes]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help") as box:
@@ -60,6 +68,9 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._keys_table(), id="help-keys")
                 yield Static("Statuses", classes="help-heading")
                 yield Static(id="help-statuses")
+                if self.notes:
+                    yield Static("Notifications", classes="help-heading")
+                    yield Static("\n".join(self.notes), id="help-notes", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#help-statuses", Static).update(self._statuses_text())

@@ -4,12 +4,16 @@ worker's messages do to them.
 The screen holds no polling and no bookkeeping of its own: a workspace is watched by a
 `Session` whose worker loop (jobwatch.tui.poll_session) posts messages (jobwatch.tui.messages);
 the rows are kept in the table's index (jobwatch.tui.job_index); status counts, row timing, the
-title and which transitions to announce come from jobwatch.tui.model. Here they are composed,
-and the handlers below change the widgets in reaction to messages and keys.
+title and which transitions to announce come from jobwatch.tui.model; kinds, typical durations,
+labels, pins and run starts from jobwatch.tui.job_facts; desktop notifications and on_job_end go
+through the app's jobwatch.tui.alerts. Here they are composed, and the handlers below change the
+widgets in reaction to messages and keys.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from textual import on
@@ -22,8 +26,14 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
+from jobwatch.events import HistoryFailed, PollCompleted
+from jobwatch.kinds import Kinds
+from jobwatch.notify.policy import JobEnd
+from jobwatch.sanitize import visible
 from jobwatch.store.config import WorkspaceConfig, parse_job_ids
 from jobwatch.store.history import HistoryStore
+from jobwatch.tui.alerts import Alerts
+from jobwatch.tui.job_facts import WorkspaceFacts
 from jobwatch.tui.messages import (
     Health,
     JobsChanged,
@@ -31,17 +41,24 @@ from jobwatch.tui.messages import (
     StatusFilterRequested,
     WorkspaceNamed,
 )
-from jobwatch.tui.model import JobRow, StatusCounts
+from jobwatch.tui.model import JobRow, StatusCounts, ended_in
 from jobwatch.tui.poll_session import ClientFactory, FreezePolicy, Session, Sessions
 from jobwatch.tui.support import support_snippet
-from jobwatch.tui.widgets.detail import DetailPane
+from jobwatch.tui.widgets.detail import DetailFacts, DetailPane
 from jobwatch.tui.widgets.header import ConnectionHeader, health_text
 from jobwatch.tui.widgets.job_table import JobTable
 from jobwatch.tui.widgets.key_bar import KeyBar
+from jobwatch.tui.widgets.label_input import LabelInput
 from jobwatch.tui.widgets.summary import SummaryBar
 from jobwatch.tui.widgets.track_input import MultiPasteInput, TrackInput
 
 __all__ = ["MainScreen", "Session"]
+
+#: the header's standing warnings about the history (the README promises them)
+NO_HISTORY = "no history: what you see is not saved"
+HISTORY_NOT_SAVED = "history not saved"
+#: how long a passing note (e.g. what tmux does not pass on) stays in the header
+NOTE_SECONDS = 20.0
 
 
 class MainScreen(Screen):
@@ -87,6 +104,8 @@ class MainScreen(Screen):
             show=False,
             tooltip="Stop tracking the job",
         ),
+        Binding("l", "label", "Label", show=False, tooltip="Label the job"),
+        Binding("space", "pin", "Pin", show=False, tooltip="Pin the job to the top"),
         Binding("s", "cycle_sort", "Sort", show=False, tooltip="Cycle the sort"),
         Binding("p", "toggle_pause", "Pause", show=False, tooltip="Pause / resume polling"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Refresh now"),
@@ -106,7 +125,11 @@ class MainScreen(Screen):
         interval: float | None = None,
         bell: bool = True,
         discovery_interval: float | None = None,
+        kinds: Callable[[], Kinds] = Kinds,
+        alerts: Alerts | None = None,
     ) -> None:
+        """`kinds` makes the Kinds of a workspace that opens (the config's rules); `alerts` sends
+        the desktop notifications and runs on_job_end (None: neither)."""
         super().__init__()
         self.history = history
         self.client_factory = client_factory
@@ -126,6 +149,10 @@ class MainScreen(Screen):
         self._status_filter: frozenset[int] | None = None
         self._last_title = ""
         self._freeze = FreezePolicy()
+        self._kinds = kinds
+        self.alerts = alerts
+        #: the open workspace's kinds, typical durations, labels and pins (None before one opens)
+        self.facts: WorkspaceFacts | None = None
 
     # -- layout --------------------------------------------------------------------------
 
@@ -139,6 +166,7 @@ class MainScreen(Screen):
             placeholder="filter by text — enter to keep, esc to clear", id="filter", compact=True
         )
         yield TrackInput(id="track")
+        yield LabelInput(id="label")
         yield KeyBar(id="keys")
 
     @property
@@ -159,7 +187,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.table.empty_message = "No workspace yet — press w to choose or add one."
-        self.header.set_state(health=Health("connecting"))
+        self.header.set_state(health=Health("connecting"), note="" if self.history else NO_HISTORY)
         self.set_interval(1.0, self._tick)
         self.table.focus()
         self.app.post_message(self.Ready())
@@ -180,7 +208,14 @@ class MainScreen(Screen):
         stored for the workspace are used, and with none every job of the workspace is shown.
         """
         session = await self._sessions.open(workspace, job_ids)
+        facts = WorkspaceFacts(
+            self.history, workspace, self._kinds(), generation=session.generation
+        )
+        facts.load_annotations()
+        self.facts = facts
+        self.table.eta_of = facts.eta_text
         self._load_from_history(session)
+        self._refresh_typicals()
         self.header.set_state(workspace_name=session.name, health=session.health, paused=False)
         self.table.empty_message = "Waiting for the first answer from the API…"
         if self.poll_enabled:
@@ -209,6 +244,9 @@ class MainScreen(Screen):
         session = self._sessions.current(message)
         if session is None:
             return
+        facts = self.facts
+        if message.rows and facts is not None:
+            facts.adopt(message.rows, self.table.row)
         if message.rows:
             if session.shown is not None:
                 self.call_after_refresh(session.shown.set)
@@ -222,6 +260,7 @@ class MainScreen(Screen):
                 session.detail_stale = True
             elif self.detail.workflow_id in {row.workflow_id for row in message.rows}:
                 session.detail_stale = True
+        self._history_note(message.events)
         news = session.absorb(message.events)
         for notice in news.notices:
             self.notify(
@@ -231,9 +270,11 @@ class MainScreen(Screen):
                 timeout=notice.timeout,
                 markup=notice.markup,
             )
-        if news.failed and self.bell_enabled:
+        rang = self._job_endings(session, message.events)
+        if news.failed and self.bell_enabled and not rang:
             self.app.bell()
         if news.completed:
+            self._tick_stored()
             if session.detail_stale:
                 # the history now holds this tick's transitions
                 session.detail_stale = False
@@ -243,6 +284,32 @@ class MainScreen(Screen):
                 if session.tracked is None
                 else "None of the tracked IDs is known yet."
             )
+
+    def passing_note(self, text: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say `text` in the header's note for a while (the whole of it in its tooltip), unless
+        a standing note (the history's) is there."""
+        header = self.header
+        if header.note:
+            return
+        header.set_state(note=text)
+
+        def clear() -> None:
+            if header.note == text:
+                header.set_state(note="")
+
+        self.set_timer(seconds, clear)
+
+    def _history_note(self, events) -> None:
+        """The header says while the history cannot take what is shown (disabled, or a write
+        failed), and stops saying it once a tick is stored again."""
+        if self.history is None:
+            return
+        if any(isinstance(event, HistoryFailed) for event in events):
+            self.header.set_state(note=HISTORY_NOT_SAVED)
+        elif self.header.note == HISTORY_NOT_SAVED and any(
+            isinstance(event, PollCompleted) for event in events
+        ):
+            self.header.set_state(note="")
 
     @on(PollStatus)
     def _poll_status(self, message: PollStatus) -> None:
@@ -283,9 +350,11 @@ class MainScreen(Screen):
         self.table.tick()
         if session is None:
             return
-        overdue = session.overdue(self.clock())
+        now = self.clock()
+        overdue = session.overdue(now)
         if overdue is not None:
             self.table.stale = overdue
+        self._alert_tick(session, now)
         wid = self.detail.workflow_id
         if wid is not None:
             row = self.table.row(wid)
@@ -297,6 +366,8 @@ class MainScreen(Screen):
 
     def _replace_rows(self, rows: Iterable[JobRow]) -> None:
         rows = list(rows)
+        if self.facts is not None:
+            self.facts.shown(rows)
         self.table.replace_all(rows)
         self._counts.reset(rows)
         self._update_counts()
@@ -339,7 +410,21 @@ class MainScreen(Screen):
             self.detail.clear()
             return
         transitions, chain = session.history.detail(row.workflow_id)
-        self.detail.show(row, transitions=transitions, run_chain=chain, now=self.clock())
+        self.detail.show(
+            row,
+            transitions=transitions,
+            run_chain=chain,
+            now=self.clock(),
+            facts=self._detail_facts(row),
+        )
+
+    def _detail_facts(self, row: JobRow) -> DetailFacts:
+        facts = self.facts
+        if facts is None:
+            return DetailFacts()
+        return DetailFacts(
+            facts.kind_of(row), facts.typical_of(row), facts.gaps_of(row.workflow_id)
+        )
 
     # -- actions ------------------------------------------------------------------------
 
@@ -391,7 +476,7 @@ class MainScreen(Screen):
             focused.value = ""
             self.table.set_text_filter("")
             self.table.focus()
-        elif isinstance(focused, TrackInput) or focused is self.detail:
+        elif isinstance(focused, TrackInput | LabelInput) or focused is self.detail:
             self.table.focus()
 
     def action_cycle_sort(self) -> None:
@@ -472,6 +557,8 @@ class MainScreen(Screen):
             self.notify("Nothing tracked any more: showing every job of the workspace.")
         else:
             drop = set(ids)
+            if self.facts is not None:
+                self.facts.forget(drop)
             self.table.remove_rows(list(drop))
             self._counts.discard(drop)
             self._update_counts()
@@ -493,8 +580,11 @@ class MainScreen(Screen):
         if not row.run_id:
             self.notify("This job has no runId yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(row.run_id)
-        self.notify(row.run_id, title="Copied runId", markup=False)
+        # What is copied is what is shown: escaped, so a paste cannot carry control characters
+        # or bidi overrides. (The history keeps the exact value.)
+        run_id = visible(row.run_id)
+        self.app.copy_to_clipboard(run_id)
+        self.notify(run_id, title="Copied runId", markup=False)
 
     def action_copy_support(self) -> None:
         row = self._highlighted_row()
@@ -509,7 +599,20 @@ class MainScreen(Screen):
         """The support snippet of `row` in the current workspace (what `y` copies)."""
         session = self.session
         assert session is not None
-        return support_snippet(session.support_facts(row))
+        facts = session.support_facts(row)
+        transitions, _ = session.history.detail(row.workflow_id)
+        last = transitions[-1] if transitions else None
+        extra = self._detail_facts(row)
+        return support_snippet(
+            dataclasses.replace(
+                facts,
+                label=row.label,
+                kind=extra.kind,
+                status_window=last.window if last and last.status.code == row.status.code else None,
+                started=row.started,
+                gaps=extra.gaps,
+            )
+        )
 
     def _highlighted_row(self) -> JobRow | None:
         wid = self.table.cursor_key
@@ -523,3 +626,110 @@ class MainScreen(Screen):
             self.table.focus()
         else:
             self.detail.focus()
+
+    # -- labels and pins -------------------------------------------------------------------
+
+    def action_label(self) -> None:
+        row = self._highlighted_row()
+        if row is None or self.facts is None:
+            return
+        box = self.query_one("#label", LabelInput)
+        box.workflow_id = row.workflow_id
+        box.value = row.label or ""
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Submitted, "#label")
+    def _label_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#label", LabelInput)
+        wid, facts = box.workflow_id, self.facts
+        self.table.focus()
+        row = self.table.row(wid) if wid is not None else None
+        if row is None or facts is None:
+            return
+        try:
+            facts.set_label(row.workflow_id, event.value)
+        except JobwatchError as error:
+            self.notify(error.describe(), title="Label not saved", severity="warning", markup=False)
+            return
+        note = facts.annotations.get(row.workflow_id)
+        self._annotated(row, label=note.label if note else None)
+        self._refresh_typicals()
+
+    @on(Input.Blurred, "#label")
+    def _label_left(self, event: Input.Blurred) -> None:
+        event.input.value = ""
+        event.input.remove_class("-shown")
+
+    def action_pin(self) -> None:
+        row = self._highlighted_row()
+        facts = self.facts
+        if row is None or facts is None:
+            return
+        try:
+            facts.set_pinned(row.workflow_id, not row.pinned)
+        except JobwatchError as error:
+            self.notify(error.describe(), title="Pin not saved", severity="warning", markup=False)
+            return
+        self._annotated(row, pinned=not row.pinned)
+
+    def _annotated(self, row: JobRow, **change: object) -> None:
+        """Show the row with its new label or pin (the sort and the filters see it too)."""
+        self.table.upsert([dataclasses.replace(row, **change)])  # type: ignore[arg-type]
+        self._show_detail(self.table.cursor_key)
+
+    # -- typical durations, desktop notifications, on_job_end ------------------------------
+
+    def _refresh_typicals(self) -> None:
+        """Load the typical durations in a thread when due (JobFacts.refresh_due)."""
+        facts = self.facts
+        if facts is None or not facts.refresh_due(self.clock()):
+            return
+
+        async def load() -> None:
+            typicals = await asyncio.to_thread(facts.load_typicals)
+            facts.typicals_loaded(typicals, self.clock())
+            if facts is self.facts:
+                self.table.refresh()
+                self._show_detail(self.table.cursor_key)
+
+        self.run_worker(load(), group="typicals", exit_on_error=False)
+
+    def _job_endings(self, session: Session, events: Sequence) -> bool:
+        """Hand the jobs that ended in a tick to the alerts; True if that rang the bell."""
+        facts = self.facts
+        ended = ended_in(events, session.initial)
+        if not ended or facts is None:
+            return False
+        facts.runs_ended(ended)
+        if self.alerts is None:
+            return False
+        row = self.table.row
+        ends = [facts.job_end(job, at, row(job.workflow_id), session.name) for job, at in ended]
+        return self.alerts.step(self.clock(), ended=ends)
+
+    def _tick_stored(self) -> None:
+        """A tick is in the history: run its on_job_end commands (with the windows it recorded)
+        and load the typical durations again if a run completed."""
+        self._refresh_typicals()
+        alerts, facts = self.alerts, self.facts
+        if alerts is None or facts is None:
+            return
+        ends = alerts.take_commands()
+        if not ends:
+            return
+
+        async def run(ends: list[JobEnd]) -> None:
+            alerts.run(await asyncio.to_thread(facts.with_windows, ends))
+
+        self.run_worker(run(ends), group="on_job_end", exit_on_error=False)
+
+    def _alert_tick(self, session: Session, now: float) -> None:
+        """Once a second: slow jobs (once a run), a notification that waited, a due refresh."""
+        self._refresh_typicals()
+        alerts, facts = self.alerts, self.facts
+        if alerts is None or facts is None:
+            return
+        slow = facts.slow_jobs(now, self.table.row, session.name) if alerts.settings.slow else []
+        if slow or alerts.due(now):
+            alerts.step(now, slow=slow)

@@ -11,6 +11,7 @@ skipped; loading themes never fails.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from importlib import resources
@@ -45,6 +46,9 @@ COLOR_KEYS = (
 FRACTION_KEYS = ("luminosity_spread", "text_alpha")
 KNOWN_KEYS = frozenset({"name", "dark", "variables", *COLOR_KEYS, *FRACTION_KEYS})
 MAX_THEME_BYTES = 256 * 1024
+#: A theme's name is shown in the command palette (which parses it as markup), in notifications
+#: and in the config: letters, digits, "-", "_" and "." only, like every shipped Textual theme.
+THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class ThemeFileError(ConfigError):
@@ -96,6 +100,12 @@ def theme_from_data(data: dict[str, Any], path: str) -> tuple[Theme, list[str]]:
     if not isinstance(name, str) or not name.strip():
         raise ThemeFileError(path, 'missing theme name (name = "my-theme")', key="name")
     name = name.strip()
+    if not THEME_NAME.fullmatch(name):
+        raise ThemeFileError(
+            path,
+            "a theme name is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
+            key="name",
+        )
     if "primary" not in data:
         raise ThemeFileError(path, "missing primary colour", key="primary")
     kwargs: dict[str, Any] = {"name": name}

@@ -5,7 +5,9 @@ Health reads "updated 3s ago", "retrying in 8s — HTTP 503 … errorId …", "p
 still change (a large workspace, jobwatch.schedule), it adds when the whole list was last read:
 "updated 1s ago · list read 12s ago". It never replaces the job data below it.
 It is always one line: a reason too long for the width ends in "…" (the whole of it is the
-header's tooltip, and a poll that stops also says it in a notification).
+header's tooltip, and a poll that stops also says it in a notification). The workspace's name (from
+the API or the config) and the reason (error bodies are the API's) are shown escaped
+(`jobwatch.sanitize`): painted raw, an OSC sequence in them would set the window title.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from textual.widgets import Static
 
 from jobwatch.errors import ApiError, Unauthorized
 from jobwatch.formatting import format_age
+from jobwatch.sanitize import visible, visible_lines
 from jobwatch.tui.messages import Health
+
+#: the most cells the workspace's name takes in the line
+NAME_CELLS = 40
+#: the tooltip's lines are cut at this many cells (the reason can hold a whole error body)
+TOOLTIP_CELLS = 200
+#: the reason is escaped from its first this many characters (more than a line can show, so
+#: a huge error body costs no more each second than a short one)
+REASON_CHARS = 1000
 
 
 def health_text(health: Health, now: float, paused: bool = False) -> tuple[str, str]:
@@ -70,6 +81,8 @@ class ConnectionHeader(Static):
         self.workspace_name = ""
         self.health = Health("connecting")
         self.paused = False
+        #: a standing warning after the health ("no history"), "" for none
+        self.note = ""
         self.level = "ok"
         self.text = ""
         self._shown: tuple | None = None
@@ -80,7 +93,10 @@ class ConnectionHeader(Static):
         workspace_name: str | None = None,
         health: Health | None = None,
         paused: bool | None = None,
+        note: str | None = None,
     ) -> None:
+        if note is not None:
+            self.note = note
         if workspace_name is not None:
             self.workspace_name = workspace_name
         if health is not None:
@@ -93,7 +109,7 @@ class ConnectionHeader(Static):
         """Re-render the line; nothing at all when it would read the same."""
         text, level = health_text(self.health, self._clock(), self.paused)
         width = self.content_region.width
-        shown = (text, level, self.workspace_name, width)
+        shown = (text, level, self.workspace_name, width, self.note)
         if shown == self._shown:
             return
         self._shown = shown
@@ -104,13 +120,16 @@ class ConnectionHeader(Static):
         line = Text()
         line.append("jobwatch", style="bold")
         line.append(" · ")
-        line.append(self.workspace_name or "no workspace", style="bold")
+        line.append(visible(self.workspace_name, NAME_CELLS) or "no workspace", style="bold")
         line.append("  ")
         symbol = {"ok": "●", "warning": "▲", "error": "✗"}[level]
-        line.append(f"{symbol} {text}")
+        line.append(f"{symbol} {visible(text[:REASON_CHARS])}")
+        if self.note:
+            line.append(f"  ▲ {self.note}", style="bold")
         if width and line.cell_len > width:
             line.truncate(width, overflow="ellipsis")
-        self.tooltip = text if level != "ok" else None
+        tip = visible_lines(text[: REASON_CHARS * 4], TOOLTIP_CELLS)
+        self.tooltip = tip if level != "ok" else None
         # One line of fixed height and width: a new text never changes the layout.
         self.update(line, layout=False)
 

@@ -13,7 +13,8 @@ scrolled so that the job stays on the same screen line when rows appear above it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Self
 
 from textual import events
 from textual.binding import Binding
@@ -28,8 +29,12 @@ from jobwatch.tui.model import JobRow
 from jobwatch.tui.theming.status_style import status_styles
 from jobwatch.tui.widgets.job_lines import (
     Frame,
+    IdWidths,
+    Layout,
     LinePainter,
+    layout_for,
     message_strip,
+    no_eta,
 )
 
 __all__ = ["JobRow", "JobTable"]
@@ -74,6 +79,10 @@ class JobTable(ScrollView, can_focus=True):
         color: $text-muted;
         text-style: italic;
     }
+    JobTable > .job-table--slow {
+        color: $warning;
+        text-style: bold;
+    }
     """
 
     COMPONENT_CLASSES = {
@@ -81,6 +90,7 @@ class JobTable(ScrollView, can_focus=True):
         "job-table--cursor",
         "job-table--stale",
         "job-table--empty",
+        "job-table--slow",
     }
 
     BINDINGS = [
@@ -135,6 +145,11 @@ class JobTable(ScrollView, can_focus=True):
         self._painter = LinePainter()
         self._frame: Frame | None = None
         self._tick_day: tuple[int, int] | None = None
+        self._id_widths = IdWidths()
+        #: a repaint of every line is pending (set by refresh() without regions, cleared by a paint)
+        self._full_repaint_pending = False
+        #: the ETA cell of a running row at a time (the screen sets it: WorkspaceFacts.eta_text)
+        self.eta_of: Callable[[JobRow, float], str] = no_eta
 
     def __bool__(self) -> bool:
         return True
@@ -154,10 +169,12 @@ class JobTable(ScrollView, can_focus=True):
 
     def upsert(self, rows: Iterable[JobRow]) -> None:
         """Add rows, or replace the rows with the same workflowId."""
+        rows = rows if isinstance(rows, Sequence) else list(rows)
+        wider = self._id_widths.add(rows)
         change = self._index.upsert(rows)
         if change is Change.ORDER:
             self._mark_dirty()
-        elif change is Change.ROWS:
+        elif change is Change.ROWS or wider:
             self.refresh()
 
     def remove_rows(self, ids: Iterable[str]) -> None:
@@ -175,12 +192,15 @@ class JobTable(ScrollView, can_focus=True):
         gone = [row.workflow_id for row in self._index if row.workflow_id not in keep]
         if gone:
             self.remove_rows(gone)
+        self._id_widths.reset()
         self.upsert(rows)
+        self.refresh()
 
     def clear(self) -> None:
         """Remove every row."""
         self._index.clear()
         self._painter.clear()
+        self._id_widths.reset()
         self._cursor_entry = None
         self._set_cursor(None, -1)
         self._update_virtual_size()
@@ -381,7 +401,7 @@ class JobTable(ScrollView, can_focus=True):
         if key is not None:
             self.post_message(self.Selected(key, self))
 
-    async def _on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or offset.y < 1:
             return
@@ -409,11 +429,25 @@ class JobTable(ScrollView, can_focus=True):
         if new_day:
             self.refresh()  # the clock columns drop or gain their date
             return
-        if self._index.dirty or self._repaint_required:
+        if self._index.dirty or self._full_repaint_pending:
             return
-        width = self.scrollable_content_region.width or self.size.width
-        for region in self._painter.stale_elapsed(now, width, self._index.row):
+        width = self._content_width()
+        layout = self.columns()
+        stale = self._painter.stale_elapsed(now, width, layout, self._index.row, self.eta_of)
+        for region in stale:
             self.refresh(region)
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        """Textual's refresh; remembers that every line will be painted when no region is given."""
+        if not regions and repaint:
+            self._full_repaint_pending = True
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def watch_stale(self) -> None:
         self.refresh()
@@ -425,6 +459,13 @@ class JobTable(ScrollView, can_focus=True):
         self.refresh()
 
     # ----------------------------------------------------------- rendering
+
+    def _content_width(self) -> int:
+        return self.scrollable_content_region.width or self.size.width
+
+    def columns(self) -> Layout:
+        """The columns at the table's width for the IDs it holds."""
+        return layout_for(self._content_width(), *self._id_widths.wanted())
 
     def _make_frame(self) -> Frame:
         base = self.rich_style
@@ -439,10 +480,14 @@ class JobTable(ScrollView, can_focus=True):
             empty=base + get("job-table--empty"),
             statuses=status_styles(self.app),
             generation=self._index.generation,
+            layout=self.columns(),
+            eta=self.eta_of,
+            slow=get("job-table--slow"),
         )
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._ensure_order()
+        self._full_repaint_pending = False
         self._frame = self._make_frame()
         try:
             return super().render_lines(crop)
@@ -452,7 +497,7 @@ class JobTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         frame = self._frame or self._make_frame()
         self._painter.forget(y)
-        width = self.scrollable_content_region.width or self.size.width
+        width = self._content_width()
         index = self._index
         if y == 0:
             return self._painter.header(index.sort_mode, width, frame)

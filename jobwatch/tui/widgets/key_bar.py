@@ -5,6 +5,10 @@ Textual's Footer mounts a widget per key and rebuilds them all whenever the focu
 noticeable part of a key press. This bar keeps the same look but only repaints its one line, and
 only when what it shows changed. A click on a key presses it; hovering lights the key up and shows
 its tooltip.
+
+When the keys do not fit the width, the ones a person needs to find everything else (`?` help and
+`q` quit, `ALWAYS_SHOWN`) stay and the others give way from the right; the palette's `^p` goes
+before those two do.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from textual.widget import Widget
 
 SEPARATOR = "▏"
 DIM = Style(dim=True)
+#: the actions whose keys stay on the bar however narrow it is (help lists every other key)
+ALWAYS_SHOWN = frozenset({"app.help", "app.quit", "help", "quit"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,29 @@ class KeyItem:
     description: str
     enabled: bool
     tooltip: str
+    #: stays on the bar when others give way (ALWAYS_SHOWN)
+    kept: bool = False
+
+    @property
+    def cells(self) -> int:
+        """Cells the key takes on the bar: "? Help"."""
+        return cell_len(self.display) + 1 + cell_len(self.description)
+
+
+def fitting(items: tuple[KeyItem, ...], room: int) -> list[KeyItem]:
+    """The keys shown in `room` cells, in their order: kept ones first claim their room, then
+    the others from the left while they fit (one space between two keys)."""
+    kept = [item for item in items if item.kept]
+    used = sum(item.cells + 1 for item in kept)
+    shown = set(kept)
+    for item in items:
+        if item.kept:
+            continue
+        if used + item.cells + 1 > room + 1:
+            break
+        used += item.cells + 1
+        shown.add(item)
+    return [item for item in items if item in shown]
 
 
 class KeyBar(Widget, can_focus=False):
@@ -80,6 +109,7 @@ class KeyBar(Widget, can_focus=False):
                 binding.description,
                 enabled,
                 tooltip or binding.tooltip or binding.description,
+                kept=binding.action in ALWAYS_SHOWN,
             )
             if key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
                 palette = item
@@ -98,17 +128,21 @@ class KeyBar(Widget, can_focus=False):
         separator_style = self.get_component_rich_style("keybar--separator")
         hover = self.get_component_rich_style("keybar--hover", partial=True)
         right = Text()
-        if self.palette is not None:
-            lit = hover if self.palette == self.hovered else Style()
+        kept_cells = sum(item.cells + 1 for item in self.items if item.kept)
+        palette = self.palette
+        if palette is not None and kept_cells + palette.cells + 3 > width:
+            palette = None  # "?" and "q" first
+        if palette is not None:
+            lit = hover if palette == self.hovered else Style()
             right.append(SEPARATOR, separator_style)
-            right.append(self.palette.display, key_style + lit)
-            right.append(f" {self.palette.description}", description_style + lit)
+            right.append(palette.display, key_style + lit)
+            right.append(f" {palette.description}", description_style + lit)
             right.append(" ")
         room = width - right.cell_len if right.cell_len < width else width
         text = Text(no_wrap=True, overflow="crop")
         spans: list[tuple[int, int, KeyItem]] = []
-        for item in self.items:
-            cells = cell_len(item.display) + 1 + cell_len(item.description)
+        for item in fitting(self.items, room):
+            cells = item.cells
             start = text.cell_len
             if start + cells > room:
                 break
@@ -120,9 +154,9 @@ class KeyBar(Widget, can_focus=False):
             spans.append((start, start + cells, item))
             if text.cell_len < room:
                 text.append(" ")
-        if self.palette is not None and right.cell_len < width:
+        if palette is not None and right.cell_len < width:
             text.append(" " * (width - text.cell_len - right.cell_len))
-            spans.append((text.cell_len + 1, width, self.palette))
+            spans.append((text.cell_len + 1, width, palette))
             text.append_text(right)
         self._spans = spans
         return text
