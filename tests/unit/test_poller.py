@@ -361,3 +361,16 @@ async def test_a_retry_after_above_the_cap_waits_the_cap():
     p = Poller(Script(error), "ws", clock=lambda: 0.0, log=None)
     [failed] = await p.poll_once()
     assert failed.retry_in == MAX_RETRY_AFTER
+
+
+async def test_jobs_the_answer_holds_unasked_are_not_shown_counted_or_recorded():
+    stranger = Job("stranger", Status(3, "FAILED"), "rx")
+    src = Script([Job("a", RUNNING, "r"), stranger], [Job("a", DONE, "r"), stranger])
+    hist = Recorder()
+    p = Poller(src, "ws", job_ids=["a"], history=hist, clock=lambda: 100.0)
+    first = await p.poll_once()
+    assert [e.job.workflow_id for e in first if isinstance(e, JobAppeared)] == ["a"]
+    second = await p.poll_once()
+    assert [e.job.workflow_id for e in second if isinstance(e, StatusChanged)] == ["a"]
+    assert set(p.jobs) == {"a"}
+    assert all(job.workflow_id == "a" for call in hist.calls for job in call[1])
