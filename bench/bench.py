@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import child as measuring_child
 from bench import growth
 
 PER_SIZE_KEYS = (
@@ -591,51 +592,30 @@ def run_size(spec: dict, sim, log: Callable[[str], None]) -> dict:
     env[TOKEN_ENV] = sim.token
     env[DATA_DIR_ENV] = spec["data_dir"]
     env[CONFIG_ENV] = spec["config_path"]
-    with tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench", "--child", json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-        )
-        assert child.stdin is not None and child.stdout is not None
-        result = None
-        changer = Changer(sim)
-        churner: Churner | None = None
-        try:
-            for line in child.stdout:
-                command, _, rest = line.strip().partition(" ")
-                if command == "result":
-                    result = json.loads(rest)
-                    break
-                if command == "churn":
-                    changer.change(float(rest))
-                elif command == "all":
-                    changer.change(1.0)
-                elif command == "auto":
-                    if churner is not None:
-                        churner.stop()
-                        churner = None
-                    if rest != "off":
-                        every, fraction = rest.split()
-                        churner = Churner(changer, float(every), float(fraction))
-                child.stdin.write("ok\n")
-                child.stdin.flush()
-            child.wait(timeout=60)
-        finally:
+    changer = Changer(sim)
+    churner: Churner | None = None
+
+    def handle(command: str, rest: str) -> None:
+        nonlocal churner
+        if command == "churn":
+            changer.change(float(rest))
+        elif command == "all":
+            changer.change(1.0)
+        elif command == "auto":
             if churner is not None:
                 churner.stop()
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        if result is None:
-            errors.seek(0)
-            tail = errors.read()[-3000:]
-            raise RuntimeError(f"the benchmark child for {spec['size']} jobs failed:\n{tail}")
-    return result
+                churner = None
+            if rest != "off":
+                every, fraction = rest.split()
+                churner = Churner(changer, float(every), float(fraction))
+
+    try:
+        return measuring_child.run_child(
+            spec, env, f"the benchmark child for {spec['size']} jobs", handle
+        )
+    finally:
+        if churner is not None:
+            churner.stop()
 
 
 def startup_seconds() -> float:

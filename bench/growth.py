@@ -39,6 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.child import run_child
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 MINIMAL_APP = HERE / "minimal_app.py"
@@ -471,37 +473,6 @@ async def child_main(spec: dict) -> dict:
     return out
 
 
-def run_child(spec: dict, env: dict[str, str]) -> dict:
-    """Run `bench.bench --child` in growth mode and return its result."""
-    with tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench", "--child", json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-        )
-        assert child.stdout is not None
-        result = None
-        try:
-            for line in child.stdout:
-                command, _, rest = line.strip().partition(" ")
-                if command == "result":
-                    result = json.loads(rest)
-                    break
-            child.wait(timeout=60)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        if result is None:
-            errors.seek(0)
-            raise RuntimeError(f"the in-process growth child failed:\n{errors.read()[-3000:]}")
-    return result
-
-
 # ------------------------------------------------------------------ one scenario
 
 
@@ -532,7 +503,7 @@ def run_scenario(name: str, size: int, options: dict, log: Callable[[str], None]
                 "inproc_idle_seconds": options["inproc_idle_seconds"],
             }
             child_env = {**env, "JOBWATCH_BENCH_TOKEN": hello["token"]}
-            out.update(run_child(spec, child_env))
+            out.update(run_child(spec, child_env, "the in-process growth child"))
 
         log(f"bench: {name}, {size} jobs: the minimal app in a pty …")
         minimal = measure_in_pty(

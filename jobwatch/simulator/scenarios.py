@@ -299,9 +299,6 @@ class JobBook:
     def _build_bulk(self, count: int, finished: float | None = None) -> None:
         """`count` jobs: 80% RUNNING (the historical bulk shape) or, with `finished`, that share
         already finished and the rest RUNNING."""
-        if finished is not None:
-            self._build_finished_bulk(count, finished)
-            return
         rng = self._rng
         getrandbits = rng.getrandbits
         rand = rng.random
@@ -311,35 +308,25 @@ class JobBook:
         g = self._gen_counter
         statuses = [status_object(c) for c in range(8)]
         running = statuses[1]
-        kinds = _KIND_NAMES
-        nkinds = len(kinds)
-        for _ in range(count):
-            while True:
-                wid = f"{kinds[getrandbits(16) % nkinds]}-{getrandbits(32):08x}"
-                if wid not in jobs:
-                    break
+        outcomes = [(p, statuses[code]) for p, code in _FINISHED_OUTCOMES]
+
+        def historical() -> dict:
             x = rand()
             if x < 0.80:
-                st = running
-            elif x < 0.92:
-                st = statuses[2]
-            elif x < 0.96:
-                st = statuses[3]
-            else:
-                st = statuses[4 + int((x - 0.96) * 100)]  # 4, 5, 6 or 7, 1% each
-            jobs[wid] = {"workflowId": wid, "status": st, "runId": uuid4(rng)}
-            gen[wid] = g
+                return running
+            if x < 0.92:
+                return statuses[2]
+            if x < 0.96:
+                return statuses[3]
+            return statuses[4 + int((x - 0.96) * 100)]  # 4, 5, 6 or 7, 1% each
 
-    def _build_finished_bulk(self, count: int, finished: float) -> None:
-        rng = self._rng
-        getrandbits = rng.getrandbits
-        rand = rng.random
-        jobs = self._jobs
-        gen = self._gen
-        self._gen_counter += 1
-        g = self._gen_counter
-        running = status_object(1)
-        outcomes = [(p, status_object(code)) for p, code in _FINISHED_OUTCOMES]
+        def mostly_finished() -> dict:
+            if rand() >= (finished or 0.0):
+                return running
+            x = rand()
+            return next(s for p, s in outcomes if x <= p)
+
+        status_of = historical if finished is None else mostly_finished
         kinds = _KIND_NAMES
         nkinds = len(kinds)
         for _ in range(count):
@@ -347,12 +334,7 @@ class JobBook:
                 wid = f"{kinds[getrandbits(16) % nkinds]}-{getrandbits(32):08x}"
                 if wid not in jobs:
                     break
-            if rand() < finished:
-                x = rand()
-                st = next(s for p, s in outcomes if x <= p)
-            else:
-                st = running
-            jobs[wid] = {"workflowId": wid, "status": st, "runId": uuid4(rng)}
+            jobs[wid] = {"workflowId": wid, "status": status_of(), "runId": uuid4(rng)}
             gen[wid] = g
 
     def _grow(self, due: float) -> None:

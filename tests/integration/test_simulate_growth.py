@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -15,6 +14,7 @@ from jobwatch.api.decode import parse_jobs
 from jobwatch.cli.parser import build_parser
 from jobwatch.simulator.scenarios import GROWTH_ORDERS, Growth
 from jobwatch.simulator.server import Simulator
+from tests.support.serving import serving
 
 
 class Clock:
@@ -81,28 +81,13 @@ def test_bad_growth_options_are_usage_errors(argv, message):
 def test_simulate_grow_serves_a_growing_workspace_until_ctrl_c():
     argv = [sys.executable, "-m", "jobwatch", "simulate", "--port", "0", "--scenario", "bulk"]
     argv += ["--jobs", "2000", "--grow", "append", "--grow-every", "0.1", "--new-share", "0.5"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(lines)
+    with serving(argv) as served:
+        text = served.banner
         assert "growing          every 0.1 s: 50.0% of the running jobs new" in text
-        base_url = re.search(r"serving (http://127\.0\.0\.1:\d+)", text).group(1)
-        token = re.search(r"export SHARELY_ACCESS_TOKEN=(\S+)", text).group(1)
         ws = re.search(r"--workspace-id (\S+)", text).group(1)
         org = re.search(r"--organization-id (\S+)", text).group(1)
-        headers = {"Authorization": f"Bearer {token}", "organizationid": org}
-        url = f"{base_url}/v1/workspaces/{ws}/background-jobs"
+        headers = {"Authorization": f"Bearer {served.token}", "organizationid": org}
+        url = f"{served.base_url}/v1/workspaces/{ws}/background-jobs"
         sizes = []
         with httpx.Client(timeout=5) as client:
             for _ in range(500):  # the list grows on its own, a tick every 0.1 s
@@ -110,10 +95,6 @@ def test_simulate_grow_serves_a_growing_workspace_until_ctrl_c():
                 if len(set(sizes)) > 1:
                     break
         assert sizes[0] >= 2000 and sizes[-1] > sizes[0]
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and err == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        served.proc.send_signal(signal.SIGINT)
+        _, err = served.proc.communicate(timeout=10)
+        assert served.proc.returncode == 0 and err == ""
