@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import child as measuring_child
+from bench import growth
+
 PER_SIZE_KEYS = (
     "first_paint_s",
     "poll_cycle_ms",
@@ -530,7 +533,10 @@ async def run_child(spec: dict) -> dict:
 
 def child_main(spec_json: str) -> int:
     spec = json.loads(spec_json)
-    result = asyncio.run(run_child(spec))
+    if spec["mode"] == "growth":
+        result = asyncio.run(growth.child_main(spec))
+    else:
+        result = asyncio.run(run_child(spec))
     Control().result(result)
     return 0
 
@@ -586,51 +592,30 @@ def run_size(spec: dict, sim, log: Callable[[str], None]) -> dict:
     env[TOKEN_ENV] = sim.token
     env[DATA_DIR_ENV] = spec["data_dir"]
     env[CONFIG_ENV] = spec["config_path"]
-    with tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench", "--child", json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-        )
-        assert child.stdin is not None and child.stdout is not None
-        result = None
-        changer = Changer(sim)
-        churner: Churner | None = None
-        try:
-            for line in child.stdout:
-                command, _, rest = line.strip().partition(" ")
-                if command == "result":
-                    result = json.loads(rest)
-                    break
-                if command == "churn":
-                    changer.change(float(rest))
-                elif command == "all":
-                    changer.change(1.0)
-                elif command == "auto":
-                    if churner is not None:
-                        churner.stop()
-                        churner = None
-                    if rest != "off":
-                        every, fraction = rest.split()
-                        churner = Churner(changer, float(every), float(fraction))
-                child.stdin.write("ok\n")
-                child.stdin.flush()
-            child.wait(timeout=60)
-        finally:
+    changer = Changer(sim)
+    churner: Churner | None = None
+
+    def handle(command: str, rest: str) -> None:
+        nonlocal churner
+        if command == "churn":
+            changer.change(float(rest))
+        elif command == "all":
+            changer.change(1.0)
+        elif command == "auto":
             if churner is not None:
                 churner.stop()
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        if result is None:
-            errors.seek(0)
-            tail = errors.read()[-3000:]
-            raise RuntimeError(f"the benchmark child for {spec['size']} jobs failed:\n{tail}")
-    return result
+                churner = None
+            if rest != "off":
+                every, fraction = rest.split()
+                churner = Churner(changer, float(every), float(fraction))
+
+    try:
+        return measuring_child.run_child(
+            spec, env, f"the benchmark child for {spec['size']} jobs", handle
+        )
+    finally:
+        if churner is not None:
+            churner.stop()
 
 
 def startup_seconds() -> float:
@@ -778,6 +763,30 @@ def table(figures: dict, sizes: list[int], startup: float | None, extra: dict | 
     return "\n".join(lines)
 
 
+GROWTH_SCENARIOS = tuple(growth.SCENARIOS)
+
+
+def parse_scenarios(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if names == ["none"]:
+        return []
+    unknown = [n for n in names if n not in GROWTH_SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"scenarios are {', '.join(GROWTH_SCENARIOS)} or none (got {text!r})"
+        )
+    return names
+
+
+def growth_rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def all_expected_keys(sizes: list[int], scenarios: list[str]) -> list[str]:
+    """Every key of --json: the in-process figures, then the growing scenarios'."""
+    return expected_keys(sizes) + growth.expected_keys(scenarios, sizes)
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -800,27 +809,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--naive-reps", type=int, default=None)
     parser.add_argument("--verbose", action="store_true", help="log every measurement")
+    grow = parser.add_argument_group(
+        "growing workspaces", "bench/growth.py: in process and in a pty, next to a minimal app"
+    )
+    grow.add_argument(
+        "--scenarios",
+        type=parse_scenarios,
+        default=list(GROWTH_SCENARIOS),
+        help="growing,prepended,reordered,mixed (default: all) or none; growing runs at every "
+        "size, the others at the largest",
+    )
+    grow.add_argument("--duration", type=float, default=300.0, help="s of each pty run (300)")
+    grow.add_argument("--key-seconds", type=float, default=70.0, help="s of key presses (70)")
+    grow.add_argument("--min-presses", type=int, default=100)
+    grow.add_argument("--watch-seconds", type=float, default=60.0, help="s without keys (60)")
+    grow.add_argument("--inproc-seconds", type=float, default=40.0)
+    grow.add_argument("--inproc-idle-seconds", type=float, default=20.0)
+    grow.add_argument("--minimal-presses", type=int, default=150)
+    grow.add_argument("--minimal-watch-seconds", type=float, default=10.0)
+    grow.add_argument(
+        "--only-scenarios",
+        action="store_true",
+        help="measure only the growing scenarios (not the per-size figures above them)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child_main(args.child)
+    if args.serve:
+        return growth.serve_main(json.loads(args.serve))
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    figures, extra = run_bench(
-        args.sizes,
-        polls=args.polls,
-        presses=args.presses,
-        idle_seconds=args.idle_seconds,
-        naive=args.naive_reps,
-        log=log,
-        verbose=args.verbose,
-    )
-    figures = {key: figures[key] for key in expected_keys(args.sizes)}
+    figures: dict = {}
+    extra: dict = {}
+    if not args.only_scenarios:
+        figures, extra = run_bench(
+            args.sizes,
+            polls=args.polls,
+            presses=args.presses,
+            idle_seconds=args.idle_seconds,
+            naive=args.naive_reps,
+            log=log,
+            verbose=args.verbose,
+        )
+        figures = {key: figures[key] for key in expected_keys(args.sizes)}
+    options = {
+        "duration": args.duration,
+        "key_seconds": args.key_seconds,
+        "min_presses": args.min_presses,
+        "watch_seconds": args.watch_seconds,
+        "inproc_seconds": args.inproc_seconds,
+        "inproc_idle_seconds": args.inproc_idle_seconds,
+        "minimal_presses": args.minimal_presses,
+        "minimal_watch_seconds": args.minimal_watch_seconds,
+    }
+    grown, grown_extra = growth.run_growth(args.scenarios, args.sizes, options, log)
+    if args.verbose:
+        log(f"bench: growth details: {json.dumps(grown_extra)}")
     if args.json:
-        print(json.dumps({key: rounded(key, value) for key, value in figures.items()}))
+        out = {key: rounded(key, value) for key, value in figures.items()}
+        out.update({key: growth_rounded(value) for key, value in grown.items()})
+        print(json.dumps(out))
+        return 0
+    if args.scenarios:
+        print(growth.table(grown, args.scenarios, args.sizes) + "\n")
+        print(growth.notes(options, grown_extra) + "\n")
+    if args.only_scenarios:
         return 0
     startup = startup_seconds()
     print(table(figures, args.sizes, startup, extra))

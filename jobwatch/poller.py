@@ -1,7 +1,9 @@
 """The one polling loop shared by `jobwatch wait`, `jobwatch status` and the dashboard.
 
-One request per tick (the client splits only past its batch size), a diff against
-the last snapshot that becomes change events, every change written to the history
+One request per tick (the client splits only past its batch size; in all-jobs mode a large
+workspace is asked only for its jobs that can still change, and read whole at the slower
+discovery interval: jobwatch.schedule), a diff against the last snapshot that becomes change
+events, every change written to the history
 store, failed jobs and poll errors written to the event log (jobwatch.store.eventlog),
 exponential backoff with full jitter on errors, and Retry-After honoured (up to
 MAX_RETRY_AFTER). An exception that is not an ApiError (a bug, or one escaping a parser) never
@@ -21,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from jobwatch.api.transport import MAX_RETRY_AFTER
-from jobwatch.errors import ApiError, InternalError, JobwatchError
+from jobwatch.errors import ApiError, InternalError, JobwatchError, RateLimited
 from jobwatch.events import (
     Event,
     HistoryFailed,
@@ -36,6 +38,13 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import NOT_FOUND, Job
+from jobwatch.schedule import (
+    DEFAULT_DISCOVERY_INTERVAL,
+    ActiveJobs,
+    Discovery,
+    Pace,
+    partial_worth_it,
+)
 from jobwatch.store.coverage import Answer
 
 if TYPE_CHECKING:
@@ -102,6 +111,7 @@ class Poller:
         rng: random.Random | None = None,
         log: EventSink | None = eventlog.DEFAULT,
         emit_before_write: bool = False,
+        discovery_interval: float = DEFAULT_DISCOVERY_INTERVAL,
     ) -> None:
         self.client = client
         #: run() hands out a tick's changes before its history write (the dashboard), and its
@@ -134,9 +144,20 @@ class Poller:
         self._unsaved: list[tuple[float, list[Job], Answer | None]] = []
         # the request whose answer self.jobs reflects; None after the tracked set changed
         self._diffed: tuple[str, ...] | bool | None = None
-        # the list of jobs self.jobs was last compared with
-        self._diffed_jobs: list[Job] | None = None
+        # the client's epoch (FetchResult.epoch) of which self.jobs holds every job handed out;
+        # None when self.jobs was changed otherwise (untrack, NOT_FOUND) or is unsure
+        self._epoch: int | None = None
+        self._marked_gone = False  # this tick marked a job NOT_FOUND (see _epoch)
         self._wake = asyncio.Event()
+        #: all-jobs mode: when the whole list is read (jobwatch.schedule)
+        self.discovery = Discovery(discovery_interval)
+        #: all-jobs mode: the jobs a tick asks for between reads of the whole list
+        self.active = ActiveJobs(missing_after)
+        #: how much rate limits slow the ticks and the discovery down
+        self.pace = Pace()
+        #: the latest tick asked only for the active jobs (all-jobs mode, a large workspace)
+        self.partial = False
+        self._reading_all = False  # the tick under way reads the whole list (all-jobs mode)
 
     # -- what to ask for -------------------------------------------------------------
 
@@ -146,6 +167,23 @@ class Poller:
             return None
         jobs = self.jobs
         return [i for i in self.tracked if i not in jobs or not jobs[i].status.is_terminal]
+
+    def _next_request(self) -> tuple[list[str] | None, bool]:
+        """What this tick asks for: (IDs, None for the whole list; whether only the active jobs
+        of an all-jobs poll are asked for)."""
+        if self.tracked is not None:
+            return self.pending_ids(), False
+        partial = partial_worth_it(len(self.active), len(self.jobs))
+        factor = self.pace.factor
+        if not partial or self.discovery.due(self.clock(), factor, self.interval * factor):
+            return None, False
+        return self.active.ids(), True
+
+    @property
+    def last_full_read(self) -> float | None:
+        """When the whole list was last read, while the ticks in between ask only for the active
+        jobs (all-jobs mode, a large workspace); else None (every tick reads what it shows)."""
+        return self.discovery.last_read if self.partial else None
 
     @property
     def done(self) -> bool:
@@ -166,15 +204,19 @@ class Poller:
         self._diffed = None
         drop = set(ids)
         self.tracked = [i for i in self.tracked if i not in drop]
+        self._epoch = None  # jobs leave self.jobs: the next answer is compared whole
         for i in drop:
             self.jobs.pop(i, None)
             self.misses.pop(i, None)
         if not self.tracked:
             self.tracked = None
             self.jobs.clear()
+            self.active.clear()
         self.refresh_now()
 
     def refresh_now(self) -> None:
+        """Poll now; in all-jobs mode, read the whole list (not only the active jobs)."""
+        self.discovery.force()
         self._wake.set()
 
     def pause(self) -> None:
@@ -226,15 +268,17 @@ class Poller:
         except Exception as exc:
             _log.debug("unexpected exception while polling", exc_info=True)
             # what self.jobs reflects is unsure now: the next tick compares every job again
-            self._diffed = self._diffed_jobs = None
+            self._diffed = self._epoch = None
             self.failures = failures  # a fetch that worked before the failure is no recovery
             return self._failed(InternalError.from_exception(exc)), None
 
     async def _fetch_and_diff(self) -> tuple[list[Event], _Batch | None]:
         started = time.perf_counter()
-        requested = self.pending_ids()
+        requested, partial = self._next_request()
+        self._reading_all = requested is None
         unchanged = False
         fresh: list[Job] | None = None
+        epoch: int | None = None
         try:
             if requested is not None and not requested:
                 jobs: list[Job] = []
@@ -243,10 +287,13 @@ class Poller:
                 result = await self.client.fetch_jobs(requested)
                 jobs, nbytes = result.jobs, result.nbytes
                 unchanged = result.unchanged
-                if result.previous is self._diffed_jobs is not None:
+                epoch = result.epoch
+                if result.fresh is not None and epoch is not None and epoch == self._epoch:
                     fresh = result.fresh
         except ApiError as error:
             return self._failed(error), None
+        if requested:
+            jobs, fresh = _only_requested(jobs, fresh, requested)
         now = self.clock()
         events: list[Event] = []
         if self.failures:
@@ -254,19 +301,32 @@ class Poller:
         self.failures = 0
         self.last_error = None
         key = tuple(requested) if requested is not None else True
+        # a tracked ID absent from the answer counts towards NOT_FOUND; an active job of an
+        # all-jobs poll is only no longer asked for (ActiveJobs.answered)
+        counted = None if partial else requested
         if unchanged and self._diffed == key:
             # The same bytes as last time: nothing to parse or compare, only absences to count.
-            changed = self._count_missing(jobs, requested, now, events, self.jobs, [])
+            changed = self._count_missing(jobs, counted, now, events, self.jobs, [])
         else:
-            # Every job outside `fresh` equals one of the list self.jobs was last compared with.
-            compare = fresh if fresh is not None and self._diffed == key else jobs
+            # Every job outside `fresh` is one self.jobs already holds (FetchResult.fresh).
+            compare = fresh if fresh is not None else jobs
             if len(compare) > DIFF_IN_THREAD_JOBS:
                 # ~25 ms for 100k jobs: in a thread, the dashboard's event loop keeps running
-                changed = await asyncio.to_thread(self._diff, jobs, requested, now, events, compare)
+                changed = await asyncio.to_thread(self._diff, jobs, counted, now, events, compare)
             else:
-                changed = self._diff(jobs, requested, now, events, compare)
+                changed = self._diff(jobs, counted, now, events, compare)
+        if partial:
+            self.active.answered(requested or (), jobs)
+        elif requested is None:
+            self.discovery.read(now)
+        self.partial = partial
+        self.pace.succeeded()
         self._diffed = key
-        self._diffed_jobs = jobs
+        # self.jobs holds this epoch's jobs, unless it changed otherwise (a job marked NOT_FOUND
+        # holds no job of the client's) or an unchanged answer went uncompared after that
+        gone, self._marked_gone = self._marked_gone, False
+        uncompared = unchanged and self._epoch is None
+        self._epoch = None if gone or uncompared else epoch
         self.last_success = now
         events.append(
             PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
@@ -342,6 +402,8 @@ class Poller:
                     emit(RunIdChanged(job, prev.run_id, now))
             known[job.workflow_id] = job
             changed.append(job)
+        if self.tracked is None:
+            self.active.update(changed)
         return self._count_missing(jobs, requested, now, events, known, changed)
 
     def _count_missing(
@@ -367,6 +429,7 @@ class Poller:
                 if misses >= self.missing_after:
                     gone = Job(wid, NOT_FOUND, known[wid].run_id if wid in known else "")
                     known[wid] = gone
+                    self._marked_gone = True
                     changed.append(gone)
                     emit(JobNotFound(wid, now))
         return changed
@@ -375,6 +438,10 @@ class Poller:
         now = self.clock()
         self.failures += 1
         self.last_error = error
+        if isinstance(error, RateLimited) or error.status in (429, 503):
+            self.pace.rate_limited()
+        if self._reading_all and self.tracked is None:
+            self.discovery.failed(now, self.pace.factor)
         if not error.retryable:
             self.stopped = True
             return [PollerStopped(error, now)]
@@ -402,6 +469,7 @@ class Poller:
                 self._wake.clear()
                 await self._wake.wait()
             self._wake.clear()
+            tick_started = self.clock()
             if self.emit_before_write:
                 async with contextlib.aclosing(self._tick_emitting_first()) as tick:
                     async for events in tick:
@@ -415,7 +483,10 @@ class Poller:
             if self.failures:
                 delay = max(0.0, (self.next_poll_at or 0.0) - self.clock())
             else:
-                delay = self.interval
+                # ticks start one interval apart (slowed by rate limits): the tick's own time
+                # is taken off the wait, but the wait is never less than half an interval
+                every = self.interval * self.pace.factor
+                delay = max(every / 2, every - (self.clock() - tick_started))
                 self.next_poll_at = self.clock() + delay
             await self._sleep(delay)
 
@@ -445,3 +516,19 @@ class Poller:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+
+def _only_requested(
+    jobs: list[Job], fresh: list[Job] | None, requested: Sequence[str]
+) -> tuple[list[Job], list[Job] | None]:
+    """The jobs of an answer that were asked for: one the API sends unasked is not this poll's to
+    show, count or record (a tracked `wait` would print a stranger's job). ~0.2 ms for 2,000 IDs."""
+    asked = set(requested)
+    if all(job.workflow_id in asked for job in jobs):
+        return jobs, fresh
+    _log.debug(
+        "dropped %d jobs the answer held unasked",
+        sum(1 for j in jobs if j.workflow_id not in asked),
+    )
+    kept = [job for job in jobs if job.workflow_id in asked]
+    return kept, None if fresh is None else [job for job in fresh if job.workflow_id in asked]

@@ -14,6 +14,8 @@ flags at once are errors a person can act on (UsageError subclasses).
 
 Precedence, each decided by one function:
 - poll interval (`resolve_interval`): --interval, else the workspace's `interval`, else 2 s;
+- discovery interval (`resolve_discovery_interval`): --discovery-interval, else the workspace's
+  `discovery_interval`, else 30 s (jobwatch.schedule: how often all-jobs mode reads the whole list);
 - the largest answer accepted (`resolve_answer_limit`): --max-answer-mib, else the workspace's
   `max_answer_mib`, else jobwatch.api.transport.MAX_ANSWER_BYTES (128 MiB);
 - how long a token_command may run (`resolve_token_command_timeout`): --token-command-timeout,
@@ -45,6 +47,7 @@ from jobwatch.api.transport import MAX_ANSWER_BYTES, Connection, check_connectio
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.poller import DEFAULT_INTERVAL
 from jobwatch.sanitize import visible
+from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.store.config import (
     DEFAULT_THEME,
     Config,
@@ -73,6 +76,7 @@ __all__ = [
     "credential_source",
     "credentials_for",
     "open_history",
+    "resolve_discovery_interval",
     "resolve_answer_limit",
     "resolve_interval",
     "resolve_theme",
@@ -139,6 +143,8 @@ class Flags:
     insecure: bool = False
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     interval: float | None = None
+    #: --discovery-interval: seconds between reads of the whole list in all-jobs mode
+    discovery_interval: float | None = None
     #: --max-answer-mib: the largest answer accepted, in MiB once decompressed
     max_answer_mib: float | None = None
     #: --token-command-timeout: seconds a token_command may run
@@ -149,6 +155,7 @@ class Flags:
             raise UsageError("--request-timeout must be greater than 0")
         for flag, value in (
             ("--interval", self.interval),
+            ("--discovery-interval", self.discovery_interval),
             ("--max-answer-mib", self.max_answer_mib),
             ("--token-command-timeout", self.token_command_timeout),
         ):
@@ -187,32 +194,41 @@ def command_line_workspace(flags: Flags) -> WorkspaceConfig | None:
     return replace(workspace, name=COMMAND_LINE_WORKSPACE)
 
 
-def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
-    """Seconds between polls: --interval, else the workspace's `interval`, else DEFAULT_INTERVAL."""
+def _flag_else_workspace(
+    flag: float | None, workspace: WorkspaceConfig | None, key: str, default: float
+) -> float:
+    """The one precedence rule for numeric settings: the flag, else the workspace's `key`, else
+    `default`."""
     if flag is not None:
         return flag
-    if workspace is not None and workspace.interval is not None:
-        return workspace.interval
-    return DEFAULT_INTERVAL
+    configured: float | None = getattr(workspace, key, None) if workspace is not None else None
+    return default if configured is None else configured
+
+
+def resolve_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds between polls: --interval, else the workspace's `interval`, else DEFAULT_INTERVAL."""
+    return _flag_else_workspace(flag, workspace, "interval", DEFAULT_INTERVAL)
+
+
+def resolve_discovery_interval(flag: float | None, workspace: WorkspaceConfig | None) -> float:
+    """Seconds between reads of the whole list in all-jobs mode: --discovery-interval, else the
+    workspace's `discovery_interval`, else DEFAULT_DISCOVERY_INTERVAL."""
+    return _flag_else_workspace(flag, workspace, "discovery_interval", DEFAULT_DISCOVERY_INTERVAL)
 
 
 def resolve_answer_limit(flag_mib: float | None, workspace: WorkspaceConfig | None) -> int:
     """Bytes an answer may hold once decompressed: --max-answer-mib, else the workspace's
     `max_answer_mib`, else MAX_ANSWER_BYTES."""
-    mib = flag_mib
-    if mib is None and workspace is not None:
-        mib = workspace.max_answer_mib
-    return MAX_ANSWER_BYTES if mib is None else int(mib * 1024 * 1024)
+    default_mib = MAX_ANSWER_BYTES / (1024 * 1024)
+    return int(
+        _flag_else_workspace(flag_mib, workspace, "max_answer_mib", default_mib) * 1024 * 1024
+    )
 
 
 def resolve_token_command_timeout(flag: float | None, workspace: WorkspaceConfig | None) -> float:
     """Seconds a token_command may run: --token-command-timeout, else the workspace's
     `token_command_timeout`, else TOKEN_COMMAND_TIMEOUT."""
-    if flag is not None:
-        return flag
-    if workspace is not None and workspace.token_command_timeout is not None:
-        return workspace.token_command_timeout
-    return TOKEN_COMMAND_TIMEOUT
+    return _flag_else_workspace(flag, workspace, "token_command_timeout", TOKEN_COMMAND_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -350,6 +366,8 @@ class Target:
     interval: float
     #: the wanted theme (resolve_theme, before checking which themes the dashboard has)
     theme: str
+    #: seconds between reads of the whole list in all-jobs mode (resolve_discovery_interval)
+    discovery_interval: float = DEFAULT_DISCOVERY_INTERVAL
     #: where credentials are read from; None: os.environ (may hold secrets: never shown)
     environ: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
@@ -440,6 +458,7 @@ class Session:
             ),
             interval=resolve_interval(flags.interval, workspace),
             theme=resolve_theme(self.config, workspace).name,
+            discovery_interval=resolve_discovery_interval(flags.discovery_interval, workspace),
             environ=self.environ,
         )
 

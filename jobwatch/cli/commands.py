@@ -257,10 +257,24 @@ def cmd_simulate(
     latency: float,
     rate_limit_every: int,
     malformed: str | None,
+    growth: dict[str, object] | None = None,
     hostile: str | None = None,
 ) -> int:
+    """`jobwatch simulate`; `growth`: the growth options given (an empty dict: some were given
+    without --grow), None for none."""
+    from jobwatch.simulator.scenarios import Growth
     from jobwatch.simulator.server import run_simulate
 
+    grows: Growth | None = None
+    if growth is not None:
+        try:
+            if not growth:
+                raise ValueError("the growth options need --grow ORDER")
+            if scenario != "bulk":
+                raise ValueError("--grow applies to --scenario bulk only")
+            grows = Growth(**growth)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise UsageError(f"simulate: {exc}") from None
     return run_simulate(
         port=port,
         scenario=scenario,
@@ -270,6 +284,7 @@ def cmd_simulate(
         latency=latency,
         rate_limit_every=rate_limit_every,
         malformed=malformed,
+        growth=grows,
         hostile=hostile,
     )
 

@@ -42,7 +42,12 @@ CONNECTING = frozenset({"status", "wait", "history", "label", "pin", "watch", No
 READS_CONFIG = frozenset({"status", "wait", "history", "label", "pin", "watch", "workspaces", None})
 
 
-def connection_flags(args: argparse.Namespace, *, interval: float | None = None) -> Flags:
+def connection_flags(
+    args: argparse.Namespace,
+    *,
+    interval: float | None = None,
+    discovery_interval: float | None = None,
+) -> Flags:
     """The connection options of a command that has them (status, wait, history, watch)."""
     from jobwatch.session import Flags
 
@@ -55,6 +60,7 @@ def connection_flags(args: argparse.Namespace, *, interval: float | None = None)
         insecure=args.insecure,
         request_timeout=args.request_timeout,
         interval=interval,
+        discovery_interval=discovery_interval,
         max_answer_mib=args.max_answer_mib,
         token_command_timeout=args.token_command_timeout,
     )
@@ -82,6 +88,19 @@ def workspace_input(args: argparse.Namespace) -> WorkspaceInput:
         interval=args.interval,
         theme=args.theme,
     )
+
+
+def growth_options(args: argparse.Namespace) -> dict[str, object] | None:
+    """`simulate`'s growth options as given (None: the workspace does not grow)."""
+    given = {
+        "every": args.grow_every,
+        "new_share": args.new_share,
+        "finish_share": args.finish_share,
+        "finished": args.finished,
+    }
+    if args.grow is None:
+        return None if all(v is None for v in given.values()) else {}
+    return {"order": args.grow, **{k: v for k, v in given.items() if v is not None}}
 
 
 def check_global_options(args: argparse.Namespace) -> None:
@@ -175,6 +194,7 @@ def _simulate(args: argparse.Namespace) -> int:
         rate_limit_every=args.rate_limit_every,
         malformed=args.malformed,
         hostile=args.hostile,
+        growth=growth_options(args),
     )
 
 
@@ -202,10 +222,10 @@ def _watch(args: argparse.Namespace) -> int:
 
     bare = args.command is None
     interval = None if bare else args.interval
+    discovery_interval = None if bare else args.discovery_interval
     ids = [] if bare else args.job_ids
-    return dashboard.cmd_watch(
-        connection_flags(args, interval=interval), ids, bare=bare, plain=args.plain
-    )
+    flags = connection_flags(args, interval=interval, discovery_interval=discovery_interval)
+    return dashboard.cmd_watch(flags, ids, bare=bare, plain=args.plain)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -563,6 +563,17 @@ def _add_watch(sub: argparse._SubParsersAction) -> None:
     )
     _job_ids(p, nargs="*", help="track only these (default: every job)")
     _interval_option(p, "polls")
+    # 30 is jobwatch.schedule.DEFAULT_DISCOVERY_INTERVAL (not imported: see STATUS_HELP's note);
+    # tests/unit/test_session.py pins the two together.
+    p.add_argument(
+        "--discovery-interval",
+        type=seconds(MIN_INTERVAL, MAX_INTERVAL),
+        default=None,
+        metavar="S",
+        help="watching every job of a large workspace, each poll asks only for the jobs still "
+        "running and the whole list is read every S seconds, and at once on r (default: the "
+        "workspace's discovery_interval, else 30)",
+    )
     _plain_option(p, suppress=True)
 
 
@@ -644,6 +655,31 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         metavar="KIND",
         help="answer with what is built to take over a client (never against a real API): "
         + ", ".join(HOSTILE_KINDS),
+    )
+    grow = p.add_argument_group(
+        "growth (bulk only)",
+        "Let the workspace grow while it is watched: every --grow-every seconds, --new-share of the "
+        "running jobs appear as new jobs and --finish-share of them finish.",
+    )
+    # The orders are jobwatch.simulator.scenarios.GROWTH_ORDERS (not imported here, to keep
+    # `jobwatch --help` fast); tests/integration/test_simulator.py pins the two together.
+    grow.add_argument(
+        "--grow",
+        metavar="ORDER",
+        help="where new jobs go in the list: append, prepend (newest first), reorder (the order "
+        "changes every tick) or mixed",
+    )
+    grow.add_argument(
+        "--grow-every", type=seconds(0.01, 3600.0), metavar="S", help="seconds per tick (2)"
+    )
+    grow.add_argument(
+        "--new-share", type=fraction, metavar="F", help="new jobs per tick, share of running (0.01)"
+    )
+    grow.add_argument(
+        "--finish-share", type=fraction, metavar="F", help="running jobs finishing per tick (0.01)"
+    )
+    grow.add_argument(
+        "--finished", type=fraction, metavar="F", help="share of the jobs finished at start (0.98)"
     )
 
 

@@ -51,7 +51,11 @@ def cmd_workspaces_list(flags: Flags, *, output: str) -> int:
         mark = "*" if name == config.default else " "
         extras = "".join(
             f"  {key} {field(str(value))}"
-            for key, value in (("interval", ws.interval), ("theme", ws.theme))
+            for key, value in (
+                ("interval", ws.interval),
+                ("discovery_interval", ws.discovery_interval),
+                ("theme", ws.theme),
+            )
             if value is not None
         )
         print(

@@ -3,7 +3,8 @@
 `JobBook` holds the jobs as the API would return them and applies the scenario's plan on its own
 clock (`speed` times real time); it is not thread-safe: the Simulator calls it under its lock.
 Everything random comes from RNGs seeded by the simulator's seed, so a scenario is the same on
-every run.
+every run. `Growth` makes the bulk workspace grow the way a real one does (new jobs appear, running
+ones finish, the list's order shifts or changes): `jobwatch simulate --scenario bulk --grow …`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 
@@ -19,6 +22,57 @@ from jobwatch.models import API_NAMES
 
 SCENARIOS = ("demo", "bulk", "static", "empty")
 DEMO_MAX_JOBS = 60
+#: where a growing bulk workspace puts its new jobs (see Growth)
+GROWTH_ORDERS = ("append", "prepend", "reorder", "mixed")
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How a bulk workspace changes while it is watched: one growth tick every `every` seconds
+    of scenario time.
+
+    Each tick, with r the number of RUNNING jobs at that moment:
+    - `new_share` x r new jobs appear (rounded, at least one), RUNNING; `reuse_share` of them
+      are a finished workflowId started again under a new runId (Temporal allows it), the others
+      new workflowIds;
+    - `finish_share` x r RUNNING jobs (rounded, at least one) finish: 90% COMPLETED, 6% FAILED,
+      2% TIMED_OUT, 2% CANCELLED.
+    "1% new" is relative to the running jobs, not to the whole workspace: with equal shares the
+    running set keeps its size and the workspace grows slowly, as a real one does. At the defaults,
+    100,000 jobs of which 98% are finished have 2,000 running: 20 new and 20 finished jobs a tick
+    (every 2 s), so the workspace holds about 103,000 jobs after five minutes. (1% of the whole
+    workspace every 2 s would be 250,000 jobs after five minutes.)
+
+    `order` says where the list puts new (and restarted) jobs:
+    - "append": at the end (oldest first);
+    - "prepend": at the front (newest first: every other item shifts by as many places);
+    - "reorder": at the end, then the whole list is shuffled (the order changes every tick);
+    - "mixed": each tick one of the three at random.
+    `finished`: the share of the initial jobs already finished (terminal) when the book is built.
+    """
+
+    order: str = "append"
+    every: float = 2.0
+    new_share: float = 0.01
+    finish_share: float = 0.01
+    reuse_share: float = 0.05
+    finished: float = 0.98
+
+    def __post_init__(self) -> None:
+        if self.order not in GROWTH_ORDERS:
+            raise ValueError(
+                f"unknown growth order {self.order!r}; choose one of {', '.join(GROWTH_ORDERS)}"
+            )
+        if not self.every > 0:
+            raise ValueError("the growth tick must be longer than 0 seconds")
+        for name in ("new_share", "finish_share", "reuse_share", "finished"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value:g}")
+
+
+# Terminal outcomes of initial finished jobs and of jobs finishing: (cumulative probability, code)
+_FINISHED_OUTCOMES = ((0.90, 2), (0.96, 3), (0.98, 7), (1.0, 4))
 
 # kind -> (shortest, longest) planned duration in seconds
 _KINDS: dict[str, tuple[float, float]] = {
@@ -101,6 +155,24 @@ def copy_job(job: dict) -> dict:
     return {"workflowId": job["workflowId"], "status": dict(job["status"]), "runId": job["runId"]}
 
 
+#: a reorder cuts the list into this many blocks at random places and shuffles the blocks: every
+#: item moves, at ~30 ms a tick for 100k jobs (a full shuffle took ~350 ms)
+REORDER_BLOCKS = 64
+
+
+def _reordered(items: list, rng: random.Random) -> list:
+    """`items` in another order: cut at random places into REORDER_BLOCKS blocks, blocks shuffled."""
+    if len(items) < 2:
+        return items
+    cuts = sorted(rng.sample(range(1, len(items)), min(REORDER_BLOCKS - 1, len(items) - 1)))
+    bounds = [0, *cuts, len(items)]
+    blocks = [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    first = blocks[0]
+    while len(blocks) > 1 and blocks[0] is first:
+        rng.shuffle(blocks)
+    return [item for block in blocks for item in block]
+
+
 class JobBook:
     """The jobs of the simulated workspace and the scheduled changes of its scenario."""
 
@@ -113,7 +185,10 @@ class JobBook:
         rng_ids: random.Random,
         clock: Callable[[], float] | None = None,
         speed: float = 1.0,
+        growth: Growth | None = None,
     ) -> None:
+        if growth is not None and scenario != "bulk":
+            raise ValueError("growth applies to the bulk scenario only")
         self._rng = rng_jobs
         self._rng_ids = rng_ids
         self._clock = clock
@@ -130,9 +205,19 @@ class JobBook:
         self._version = 0
         self._all_cache: tuple[int, bytes] | None = None
         self._churns_done = 0
+        #: bulk only: how the workspace grows (None: it does not)
+        self.growth = growth
+        self._growth_ticks_done = 0
+        #: growth ticks applied so far, and the jobs they added and finished
+        self.growth_ticks = 0
+        self.jobs_added = 0
+        self.jobs_finished = 0
+        #: the last growth ticks: (when it was due on the book's clock, workflowIds that appeared
+        #: or started again, workflowIds that finished); the bench times their delivery with it
+        self.growth_log: deque[tuple[float, tuple[str, ...], tuple[str, ...]]] = deque(maxlen=1000)
         build = {
             "demo": self._build_demo,
-            "bulk": lambda: self._build_bulk(jobs),
+            "bulk": lambda: self._build_bulk(jobs, growth.finished if growth else None),
             "static": self._build_static,
             "empty": lambda: None,
         }[scenario]
@@ -211,7 +296,9 @@ class JobBook:
         if len(self._jobs) < DEMO_MAX_JOBS:
             self._schedule(at + rng.uniform(10.0, 20.0), None)
 
-    def _build_bulk(self, count: int) -> None:
+    def _build_bulk(self, count: int, finished: float | None = None) -> None:
+        """`count` jobs: 80% RUNNING (the historical bulk shape) or, with `finished`, that share
+        already finished and the rest RUNNING."""
         rng = self._rng
         getrandbits = rng.getrandbits
         rand = rng.random
@@ -221,6 +308,25 @@ class JobBook:
         g = self._gen_counter
         statuses = [status_object(c) for c in range(8)]
         running = statuses[1]
+        outcomes = [(p, statuses[code]) for p, code in _FINISHED_OUTCOMES]
+
+        def historical() -> dict:
+            x = rand()
+            if x < 0.80:
+                return running
+            if x < 0.92:
+                return statuses[2]
+            if x < 0.96:
+                return statuses[3]
+            return statuses[4 + int((x - 0.96) * 100)]  # 4, 5, 6 or 7, 1% each
+
+        def mostly_finished() -> dict:
+            if rand() >= (finished or 0.0):
+                return running
+            x = rand()
+            return next(s for p, s in outcomes if x <= p)
+
+        status_of = historical if finished is None else mostly_finished
         kinds = _KIND_NAMES
         nkinds = len(kinds)
         for _ in range(count):
@@ -228,17 +334,60 @@ class JobBook:
                 wid = f"{kinds[getrandbits(16) % nkinds]}-{getrandbits(32):08x}"
                 if wid not in jobs:
                     break
-            x = rand()
-            if x < 0.80:
-                st = running
-            elif x < 0.92:
-                st = statuses[2]
-            elif x < 0.96:
-                st = statuses[3]
-            else:
-                st = statuses[4 + int((x - 0.96) * 100)]  # 4, 5, 6 or 7, 1% each
-            jobs[wid] = {"workflowId": wid, "status": st, "runId": uuid4(rng)}
+            jobs[wid] = {"workflowId": wid, "status": status_of(), "runId": uuid4(rng)}
             gen[wid] = g
+
+    def _grow(self, due: float) -> None:
+        """One growth tick (see Growth), due at `due` on the book's clock: new jobs appear,
+        running ones finish, the order moves."""
+        growth = self.growth
+        assert growth is not None
+        rng = self._rng
+        jobs = self._jobs
+        running = [j for j in jobs.values() if j["status"]["code"] == 1]
+        r = len(running)
+        new_count = max(1, round(r * growth.new_share)) if growth.new_share > 0 else 0
+        finish_count = min(r, max(1, round(r * growth.finish_share))) if growth.finish_share else 0
+        finishing = rng.sample(running, finish_count)
+        for job in finishing:
+            x = rng.random()
+            job["status"] = status_object(next(c for p, c in _FINISHED_OUTCOMES if x <= p))
+            self._new_gen(job["workflowId"])
+        # New jobs: a few are finished workflowIds started again (new runId, RUNNING again).
+        # each new job is a restarted one with probability reuse_share (so small books see some too)
+        reused = sum(rng.random() < growth.reuse_share for _ in range(new_count))
+        reused = min(reused, len(jobs) - r)
+        fresh: dict[str, dict] = {}
+        if reused:
+            finished = [j for j in jobs.values() if j["status"]["code"] != 1]
+            for job in rng.sample(finished, reused):
+                wid = job["workflowId"]
+                del jobs[wid]
+                fresh[wid] = {"workflowId": wid, "status": status_object(1), "runId": uuid4(rng)}
+        for _ in range(new_count - reused):
+            kind = _KIND_NAMES[rng.randrange(len(_KIND_NAMES))]
+            wid = self._new_workflow_id(kind)
+            while wid in fresh:
+                wid = self._new_workflow_id(kind)
+            fresh[wid] = {"workflowId": wid, "status": status_object(1), "runId": uuid4(rng)}
+        for wid in fresh:
+            self._new_gen(wid)
+        self.jobs_added += len(fresh)
+        self.growth_log.append((due, tuple(fresh), tuple(job["workflowId"] for job in finishing)))
+        order = growth.order
+        if order == "mixed":
+            order = GROWTH_ORDERS[rng.randrange(3)]
+        if order == "prepend":
+            fresh.update(jobs)
+            self._jobs = fresh
+        else:
+            jobs.update(fresh)
+            if order == "reorder":
+                # keys only: 100k (key, value) tuples cost ~50 ms of allocation and collection
+                self._jobs = {wid: jobs[wid] for wid in _reordered(list(jobs), rng)}
+        self.growth_ticks += 1
+        self.jobs_finished += finish_count
+        self._version += 1
 
     def _build_static(self) -> None:
         for wid, code, name, run in STATIC_JOBS:
@@ -267,7 +416,7 @@ class JobBook:
 
     def advance(self) -> None:
         """Apply every scheduled change that is due on the scenario clock."""
-        if not self._heap and self.churn_every <= 0:
+        if not self._heap and self.churn_every <= 0 and self.growth is None:
             return
         now = self._sim_time()
         changed = False
@@ -291,6 +440,12 @@ class JobBook:
             for _ in range(min(due - self._churns_done, 10)):
                 self.churn(self.churn_fraction)
             self._churns_done = max(self._churns_done, due)
+        if self.growth is not None:
+            due = int(now // self.growth.every)
+            # at most 10 ticks at once: a clock that jumped must not stall the server
+            for tick in range(self._growth_ticks_done + 1, due + 1)[-10:]:
+                self._grow(self._t0 + tick * self.growth.every / self.speed)
+            self._growth_ticks_done = max(self._growth_ticks_done, due)
         if changed:
             self._version += 1
 

@@ -38,6 +38,7 @@ from jobwatch.simulator.scenarios import (
     STATIC_API_KEY,
     STATIC_ORGANIZATION_ID,
     STATIC_WORKSPACE_ID,
+    Growth,
     JobBook,
     copy_job,
     uuid4,
@@ -72,7 +73,9 @@ class Simulator:
         faults: Faults | None = None,
         clock: Callable[[], float] | None = None,
         speed: float = 1.0,
+        growth: Growth | None = None,
     ) -> None:
+        """`growth` (bulk only) makes the workspace grow while it is watched (scenarios.Growth)."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
         if jobs < 0:
@@ -147,6 +150,7 @@ class Simulator:
             rng_ids=self._rng_ids,
             clock=clock,
             speed=speed,
+            growth=growth,
         )
 
     # ----- time and tokens -------------------------------------------------------------------
@@ -586,6 +590,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.connection.close()
 
 
+def _growth_line(growth: Growth) -> str:
+    return (
+        f"  growing          every {growth.every:g} s: {growth.new_share:.1%} of the running jobs "
+        f"new, {growth.finish_share:.1%} of them finish; new jobs {growth.order} "
+        f"({growth.finished:.0%} finished at start)"
+    )
+
+
 def run_simulate(
     port: int,
     scenario: str,
@@ -596,6 +608,7 @@ def run_simulate(
     rate_limit_every: int = 0,
     malformed: str | None = None,
     hostile: str | None = None,
+    growth: Growth | None = None,
 ) -> int:
     """Serve a simulator in the foreground until Ctrl-C; print how to point jobwatch at it."""
     try:
@@ -606,11 +619,11 @@ def run_simulate(
             malformed=malformed,
             hostile=hostile,
         )
-        sim = Simulator(scenario, seed=seed, jobs=jobs, faults=faults)
+        sim = Simulator(scenario, seed=seed, jobs=jobs, faults=faults, growth=growth)
     except ValueError as exc:
         print(f"jobwatch simulate: {exc}", file=sys.stderr)
         return 2
-    if scenario == "bulk":
+    if scenario == "bulk" and growth is None:
         sim.book.churn_every = 2.0
     try:
         base_url = sim.start(port=port)
@@ -637,6 +650,7 @@ def run_simulate(
         f"jobwatch simulator: scenario {scenario}, seed {seed}, {len(snapshot)} jobs, serving {base_url}",
         f"  workspace ID     {sim.workspace_id}  ({sim.workspace_name})",
         f"  organization ID  {sim.organization_id}",
+        *([_growth_line(growth)] if growth is not None else []),
         f"  access token     {sim.token}",
         f"  API key          {sim.api_key}",
         "  (simulator credentials: fake, valid only against this simulator)",

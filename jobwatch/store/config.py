@@ -13,6 +13,7 @@
     base_url = "https://api.sharely.ai"
     token_env = "PROD_TOKEN"      # or api_key_env = "...", or token_command = "..."
     interval = 2.0
+    discovery_interval = 30.0     # all-jobs mode: seconds between reads of the whole list
     theme = "..."
     max_answer_mib = 128          # the largest answer accepted, once decompressed
     token_command_timeout = 10    # seconds the token_command may run
@@ -111,6 +112,8 @@ class WorkspaceConfig:
     #: kept out of repr: a command line may embed a secret
     token_command: str | None = field(default=None, repr=False)
     interval: float | None = None
+    #: all-jobs mode: seconds between reads of the whole list (jobwatch.schedule)
+    discovery_interval: float | None = None
     theme: str | None = None
     #: the largest answer accepted, in MiB after decompression (None: the api's default)
     max_answer_mib: float | None = None
@@ -132,6 +135,9 @@ class WorkspaceConfig:
             interval=None
             if self.interval is None
             else _validate_interval(f"{prefix}.interval", self.interval),
+            discovery_interval=None
+            if self.discovery_interval is None
+            else _validate_interval(f"{prefix}.discovery_interval", self.discovery_interval),
             theme=None if self.theme is None else _validate_text(f"{prefix}.theme", self.theme),
             max_answer_mib=None
             if self.max_answer_mib is None
@@ -596,6 +602,7 @@ def _build_workspace(name: str, table: Any) -> WorkspaceConfig:
         api_key_env=table.get("api_key_env"),
         token_command=table.get("token_command"),
         interval=table.get("interval"),
+        discovery_interval=table.get("discovery_interval"),
         theme=table.get("theme"),
         max_answer_mib=table.get("max_answer_mib"),
         token_command_timeout=table.get("token_command_timeout"),

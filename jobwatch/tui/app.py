@@ -329,6 +329,7 @@ class JobwatchApp(App[int]):
             poll=self.poll,
             interval=self.interval,
             bell=self.config.bell,
+            discovery_interval=self.session.flags.discovery_interval,
             kinds=partial(kinds_of, self.config),
             alerts=self.alerts,
         )

@@ -62,13 +62,23 @@ class Health:
     error: JobwatchError | None = None
     retry_at: float | None = None
     attempt: int = 0
+    #: when the whole list was last read, while the polls in between ask only for the jobs that
+    #: can change (all-jobs mode, a large workspace: jobwatch.schedule); None otherwise
+    last_full: float | None = None
 
 
-def health_after(health: Health, events: Iterable[Event], last_success: float | None) -> Health:
-    """The health once a tick's events happened (`last_success`: the poller's last good poll)."""
+def health_after(
+    health: Health,
+    events: Iterable[Event],
+    last_success: float | None,
+    *,
+    last_full: float | None = None,
+) -> Health:
+    """The health once a tick's events happened (`last_success`: the poller's last good poll;
+    `last_full`: its last read of the whole list, when it reads the list only now and then)."""
     for event in events:
         if isinstance(event, PollCompleted):
-            health = Health("ok", last_success=event.at)
+            health = Health("ok", last_success=event.at, last_full=last_full)
         elif isinstance(event, PollFailed):
             health = Health(
                 "retrying",
@@ -149,9 +159,10 @@ class StatusCounts:
 # ---------------------------------------------------------------- history
 
 
-#: Up to this many jobs the screen has not seen yet are looked up one by one; more, and the whole
-#: workspace is read once. (Measured at 100k stored jobs: 0.02 ms per lookup, 270 ms to read all.)
-BULK_LOOKUP = 32
+#: Jobs the screen has not seen are looked up one by one (0.02 ms a lookup at 100k stored jobs),
+#: never by reading the whole workspace (270 ms, which a growing workspace paid every tick that
+#: brought more than 32 new jobs); past this many, the worker does the lookups in a thread.
+LOOKUP_IN_THREAD = 32
 
 
 class WorkspaceHistory:
@@ -179,9 +190,6 @@ class WorkspaceHistory:
             return {}
         ws = self.workspace_id
         try:
-            if len(wanted) > BULK_LOOKUP:
-                keep = set(wanted)
-                return {r.workflow_id: r for r in store.jobs(ws) if r.workflow_id in keep}
             found = {}
             for wid in wanted:
                 record = store.job(ws, wid)
@@ -259,6 +267,53 @@ class ShownRows(Protocol):
     def __len__(self) -> int: ...
 
 
+#: the jobs a tick's events touched: workflowId -> (its new state, when)
+Touched = dict[str, tuple[Job, float]]
+
+
+def touched_by(events: Sequence[Event], jobs: Mapping[str, Job]) -> Touched:
+    """The jobs these events touched (`jobs`: the poller's; a job not found keeps its status)."""
+    touched: Touched = {}
+    for event in events:
+        if isinstance(event, JobAppeared | StatusChanged | RunIdChanged):
+            touched[event.job.workflow_id] = (event.job, event.at)
+        elif isinstance(event, JobNotFound):
+            job = jobs.get(event.workflow_id) or Job(event.workflow_id, NOT_FOUND, "")
+            touched[event.workflow_id] = (job, event.at)
+    return touched
+
+
+def unseen(touched: Touched, shown: ShownRows, initial: Mapping[str, JobRecord]) -> list[str]:
+    """The touched jobs to look up in the history: the ones the screen never saw (no row, no
+    initial record); none while it knows nothing (the first answer times itself)."""
+    if not (initial or len(shown)):
+        return []
+    known_row = shown.row
+    return [wid for wid in touched if known_row(wid) is None and wid not in initial]
+
+
+def timed_rows(
+    touched: Touched,
+    *,
+    shown: ShownRows,
+    initial: Mapping[str, JobRecord],
+    found: Mapping[str, JobRecord],
+) -> list[JobRow]:
+    """Table rows for the touched jobs, timed from their row, else their initial record, else
+    what `found` (the history's records of the unseen ones) says."""
+    known_row = shown.row
+    rows = []
+    for wid, (job, at) in touched.items():
+        record: Timed | None = known_row(wid) or initial.get(wid) or found.get(wid)
+        first, last = at, at
+        if record is not None:
+            first = min(first, record.first_seen)
+            same = record.status.code == job.status.code and record.run_id == job.run_id
+            last = record.last_change if same else at
+        rows.append(JobRow(wid, job.status, job.run_id, first, last))
+    return rows
+
+
 def rows_for(
     events: Sequence[Event],
     *,
@@ -272,38 +327,15 @@ def rows_for(
     `jobs`: the poller's jobs (a job not found keeps its last status); `initial`: the records the
     session opened with. What the screen already knows (its row, else the initial record) times
     a job: no history query per tick, which at 100k jobs cost ~0.4 s. Only jobs it has never
-    seen are looked up, and not at all while it knows nothing (the first answer).
+    seen are looked up (one by one), and not at all while it knows nothing (the first answer).
+    The poll worker does the same in three steps, with many lookups in a thread.
     """
-    touched: dict[str, tuple[Job, float]] = {}
-    for event in events:
-        if isinstance(event, JobAppeared | StatusChanged | RunIdChanged):
-            touched[event.job.workflow_id] = (event.job, event.at)
-        elif isinstance(event, JobNotFound):
-            job = jobs.get(event.workflow_id) or Job(event.workflow_id, NOT_FOUND, "")
-            touched[event.workflow_id] = (job, event.at)
+    touched = touched_by(events, jobs)
     if not touched:
         return []
-    known_row = shown.row
-    known: dict[str, Timed] = {}
-    missing: list[str] = []
-    for wid in touched:
-        found: Timed | None = known_row(wid) or initial.get(wid)
-        if found is None:
-            missing.append(wid)
-        else:
-            known[wid] = found
-    if missing and (initial or len(shown)):
-        known.update(history.lookup(missing))
-    rows = []
-    for wid, (job, at) in touched.items():
-        record = known.get(wid)
-        first, last = at, at
-        if record is not None:
-            first = min(first, record.first_seen)
-            same = record.status.code == job.status.code and record.run_id == job.run_id
-            last = record.last_change if same else at
-        rows.append(JobRow(wid, job.status, job.run_id, first, last))
-    return rows
+    missing = unseen(touched, shown, initial)
+    found = history.lookup(missing) if missing else {}
+    return timed_rows(touched, shown=shown, initial=initial, found=found)
 
 
 # ---------------------------------------------------------------- notifications

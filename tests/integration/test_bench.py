@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from bench.bench import GLOBAL_KEYS, PER_SIZE_KEYS, expected_keys
+from bench.bench import GLOBAL_KEYS, PER_SIZE_KEYS, all_expected_keys, expected_keys
+from bench.growth import FIGURES, plan, served_figures
 from jobwatch.api import client as api
 from jobwatch.api.client import SharelyClient
 from jobwatch.events import PollCompleted
@@ -33,15 +34,34 @@ def test_small_bench_run_prints_exactly_the_documented_keys_with_sane_values():
         "--naive-reps",
         "2",
         "--idle-seconds",
-        "4.5",
+        "3",
+        # the growing workspace, in process and in a pty, briefly
+        "--scenarios",
+        "growing",
+        "--duration",
+        "6",
+        "--key-seconds",
+        "1.5",
+        "--min-presses",
+        "8",
+        "--watch-seconds",
+        "2",
+        "--inproc-seconds",
+        "2",
+        "--inproc-idle-seconds",
+        "1",
+        "--minimal-presses",
+        "8",
+        "--minimal-watch-seconds",
+        "0.5",
         "--json",
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=80)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)
 
-    assert list(figures) == expected_keys([1000])
-    assert len(figures) == len(PER_SIZE_KEYS) + len(GLOBAL_KEYS)
+    assert list(figures) == all_expected_keys([1000], ["growing"])
+    assert len(figures) == len(PER_SIZE_KEYS) + len(GLOBAL_KEYS) + len(FIGURES)
     assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in figures.values())
     assert 0 < figures["first_paint_s_1k"] < 5
     assert 0 < figures["poll_cycle_ms_1k"] < 1000
@@ -53,6 +73,59 @@ def test_small_bench_run_prints_exactly_the_documented_keys_with_sane_values():
     assert 100_000 < figures["bytes_per_poll_1k"] < 200_000  # ~127 bytes per job
     assert 0 <= figures["idle_cpu_pct"] < 100
     assert figures["requests_per_poll"] == 1
+
+    grown = {k.removeprefix("growing_").removesuffix("_1k"): v for k, v in figures.items()
+             if k.startswith("growing_")}  # fmt: skip
+    assert list(grown) == list(FIGURES)
+    assert 0 < grown["first_rows_s"] < 10 and 0 < grown["minimal_first_rows_s"] < 10
+    assert 0 < grown["key_p50_ms"] <= grown["key_p95_ms"] <= grown["key_max_ms"] < 2000
+    assert grown["key_p95_ratio"] == pytest.approx(
+        grown["key_p95_ms"] / grown["minimal_key_p95_ms"], rel=0.01
+    )
+    assert 0 <= grown["cpu_pct"] < 100 and 0 <= grown["inproc_cpu_pct"] < 100
+    assert grown["mb_per_min"] > 0 and 0 < grown["bytes_share_pct"] <= 150
+    assert 1.5 < grown["interval_s"] <= grown["interval_max_s"] < 10
+    assert 0 <= grown["new_lag_max_s"] < 60 and 0 <= grown["change_lag_max_s"] < 60
+    assert 10 < grown["rss_mb"] < 1000 and 10 < grown["minimal_rss_mb"] < 1000
+    assert 0 < grown["inproc_key_p50_ms"] <= grown["inproc_key_max_ms"] < 2000
+    assert 0 <= grown["inproc_stall_max_ms"] < 2000
+
+
+def test_growth_runs_at_every_size_and_the_others_at_the_largest():
+    assert plan(["growing", "mixed"], [1000, 100_000]) == [
+        ("growing", 1000),
+        ("growing", 100_000),
+        ("mixed", 100_000),
+    ]
+    keys = all_expected_keys([1000], ["prepended"])
+    assert keys[-len(FIGURES) :] == [f"prepended_{f}_1k" for f in FIGURES]
+
+
+def test_served_figures_count_ticks_bytes_and_lags():
+    # (start, end, whole list?, bytes, IDs): ticks at 0, 2, 4 (the one at 2 is two batches)
+    report = {
+        "requests": [
+            (0.0, 0.1, True, 1000, 0),
+            (2.0, 2.05, False, 100, 2),
+            (2.06, 2.1, False, 50, 1),
+            (4.0, 4.1, False, 100, 2),
+            (9.0, 9.1, True, 1000, 0),  # outside the window
+        ],
+        "new_lags": [(1.0, 3.0), (20.0, 1.0)],
+        "change_lags": [(1.5, 0.6)],
+        "pending_new": [5.0],
+        "pending_change": [],
+        "full_bytes": 1000,
+        "jobs": 10,
+    }
+    got = served_figures(report, 0.0, 6.0)
+    assert got["x_ticks"] == 3 and got["x_requests"] == 4
+    assert got["interval_s"] == pytest.approx(2.0) and got["interval_max_s"] == pytest.approx(2.0)
+    assert got["mb_per_min"] == pytest.approx(1250 / 1e6 * 10)
+    # the whole list (1000 bytes) every 2 s is 30,000 bytes a minute
+    assert got["bytes_share_pct"] == pytest.approx(100 * 12_500 / 30_000)
+    assert got["new_lag_max_s"] == pytest.approx(3.0)  # the pending one: 6 - 5 = 1
+    assert got["change_lag_max_s"] == pytest.approx(0.6)
 
 
 def test_expected_keys_follow_the_sizes():
@@ -73,10 +146,13 @@ async def test_a_poll_where_nothing_changed_parses_and_records_nothing(monkeypat
         token_env="TOKEN",
     )
     parsed = []
-    real_parse = api.parse_answer
-    monkeypatch.setattr(
-        api, "parse_answer", lambda body, last: parsed.append(1) or real_parse(body, last)
-    )
+    real_decode = api.decode_reusing
+
+    async def counted(body, cache):
+        parsed.append(1)
+        return await real_decode(body, cache)
+
+    monkeypatch.setattr(api, "decode_reusing", counted)
     try:
         client = SharelyClient(
             connection_for(ws), credentials_for(ws), environ={"TOKEN": sim.token}

@@ -155,3 +155,12 @@ def test_first_rows_seconds_times_spawn_to_the_first_frame_with_the_rows():
         )
         is None
     )
+
+
+def test_columns_and_lines_from_the_environment_do_not_shrink_the_screen():
+    # A parent's COLUMNS/LINES (a pytest run has 80x24) would make Textual draw for 80x24.
+    env = {"COLUMNS": "80", "LINES": "24"}
+    with pty_probe.PtySession(minimal_argv(50), env=env) as session:
+        first = session.wait_for_snapshot(pty_probe.rows_shown(36), FIRST_ROWS_TIMEOUT)
+        assert first is not None, session.screen_text()
+        assert session.wait_for(pty_probe.cursor_row_in_detail(), 10.0) is not None

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import http.client
-import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -27,6 +25,7 @@ from jobwatch.simulator.scenarios import (
     STATIC_WORKSPACE_ID,
 )
 from jobwatch.simulator.server import Simulator, run_simulate
+from tests.support.serving import serving
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
@@ -731,36 +730,19 @@ def test_run_simulate_refuses_an_unknown_hostile_kind(capsys):
 
 def test_run_simulate_serves_until_ctrl_c():
     code = "from jobwatch.simulator.server import run_simulate; raise SystemExit(run_simulate(0, 'static', 10, 0))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(lines)
-        base_url = re.search(r"serving (http://127\.0\.0\.1:\d+)", text).group(1)
-        token = re.search(r"export SHARELY_ACCESS_TOKEN=(\S+)", text).group(1)
-        assert f"--workspace-id {STATIC_WORKSPACE_ID}" in text
-        assert "jobwatch wait --base-url " + base_url in text
+    with serving([sys.executable, "-c", code]) as served:
+        assert f"--workspace-id {STATIC_WORKSPACE_ID}" in served.banner
+        assert "jobwatch wait --base-url " + served.base_url in served.banner
         r = httpx.post(
-            f"{base_url}/v1/workspaces/{STATIC_WORKSPACE_ID}/background-jobs",
+            f"{served.base_url}/v1/workspaces/{STATIC_WORKSPACE_ID}/background-jobs",
             json={"jobIds": [STATIC_JOBS[0][0]]},
-            headers={"Authorization": f"Bearer {token}", "organizationid": STATIC_ORGANIZATION_ID},
+            headers={
+                "Authorization": f"Bearer {served.token}",
+                "organizationid": STATIC_ORGANIZATION_ID,
+            },
         )
         assert r.status_code == 200 and len(r.json()) == 1
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0
+        served.proc.send_signal(signal.SIGINT)
+        _, err = served.proc.communicate(timeout=10)
+        assert served.proc.returncode == 0
         assert "Traceback" not in err and err == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

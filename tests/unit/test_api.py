@@ -829,7 +829,7 @@ async def test_identical_items_are_reused_and_changed_ones_decoded():
     state = {"jobs": [job(f"wf-{i}") for i in range(6)]}
     async with make_client(serve_bodies(state)) as client:
         first = await client.fetch_jobs(None)
-        assert first.fresh is None  # nothing to reuse yet
+        assert first.fresh == first.jobs  # nothing to reuse yet: every job decoded
         state["jobs"][2] = job("wf-2", 3, "FAILED")
         second = await client.fetch_jobs(None)
     assert [j.status.code for j in second.jobs] == [1, 1, 3, 1, 1, 1]
@@ -837,23 +837,60 @@ async def test_identical_items_are_reused_and_changed_ones_decoded():
         True, True, False, True, True, True,
     ]  # fmt: skip
     assert second.fresh == [Job("wf-2", Status(3, "FAILED"), "run-1")]
-    assert second.previous is first.jobs
+    assert second.epoch == first.epoch is not None
     assert not second.unchanged
 
 
-async def test_a_shifted_list_is_parsed_whole_and_correct():
+async def test_a_shifted_or_reordered_list_still_reuses_every_unchanged_job():
     state = {"jobs": [job(f"wf-{i}") for i in range(6)]}
     async with make_client(serve_bodies(state)) as client:
-        await client.fetch_jobs(None)
-        state["jobs"].insert(0, job("wf-new", 2, "COMPLETED"))
+        first = await client.fetch_jobs(None)
+        by_id = {j.workflow_id: j for j in first.jobs}
+        state["jobs"].insert(0, job("wf-new", 2, "COMPLETED"))  # newest first: every item moves
         shifted = await client.fetch_jobs(None)
         assert [j.workflow_id for j in shifted.jobs] == ["wf-new", *(f"wf-{i}" for i in range(6))]
-        assert shifted.fresh is None
-        state["jobs"].pop()  # same length again, every item moved by one: still exact
-        state["jobs"][1:] = [job(f"wf-{i}") for i in range(1, 7)]
+        assert shifted.fresh == [shifted.jobs[0]]
+        assert all(j is by_id[j.workflow_id] for j in shifted.jobs[1:])
+        state["jobs"].reverse()
+        state["jobs"][0] = job("wf-5", 3, "FAILED")
+        reordered = await client.fetch_jobs(None)
+    assert [j.workflow_id for j in reordered.jobs] == [
+        *(f"wf-{i}" for i in range(5, -1, -1)),
+        "wf-new",
+    ]
+    assert [j.status.code for j in reordered.fresh] == [3]
+    assert reordered.epoch == first.epoch
+
+
+async def test_a_job_that_changes_back_is_decoded_again_not_taken_from_the_cache():
+    # the cache keeps only each job's latest version: the old bytes must not mean "unchanged"
+    state = {"jobs": [job("wf-0"), job("wf-1")]}
+    async with make_client(serve_bodies(state)) as client:
+        await client.fetch_jobs(None)
+        state["jobs"][1] = job("wf-1", 9, "PAUSED")
+        await client.fetch_jobs(None)
+        state["jobs"][1] = job("wf-1")
+        back = await client.fetch_jobs(None)
+    assert back.fresh == [Job("wf-1", Status(1, "RUNNING"), "run-1")]
+
+
+async def test_batches_share_the_cache_with_the_whole_list():
+    def handler(request: httpx.Request) -> httpx.Response:
+        wanted = json.loads(request.content).get("jobIds")
+        jobs = [job(f"wf-{i}") for i in range(4)]
+        return httpx.Response(
+            200, json=[j for j in jobs if wanted is None or j["workflowId"] in wanted]
+        )
+
+    async with make_client(handler) as client:
+        whole = await client.fetch_jobs(None)
+        some = await client.fetch_jobs(["wf-1", "wf-3"])
         again = await client.fetch_jobs(None)
-    assert [j.workflow_id for j in again.jobs] == ["wf-new", *(f"wf-{i}" for i in range(1, 7))]
-    assert [j.status.code for j in again.jobs] == [2, 1, 1, 1, 1, 1, 1]
+    assert (
+        some.fresh == []
+        and [j is whole.jobs[i] for i, j in zip((1, 3), some.jobs, strict=True)] == [True] * 2
+    )
+    assert again.fresh == [] and all(a is b for a, b in zip(again.jobs, whole.jobs, strict=True))
 
 
 async def test_a_malformed_changed_item_is_still_a_bad_response():
@@ -877,13 +914,15 @@ async def test_a_changed_item_that_duplicates_another_keeps_the_last_entry():
         assert [j.workflow_id for j in dup.jobs] == ["wf-0", "wf-1", "wf-2"]
         assert dup.jobs[0].status.code == 3
         assert dup.fresh is None  # the caller must compare every job
+        epoch = dup.epoch
         state["jobs"][3] = job("wf-3")
         state["jobs"][1] = job("wf-1", 2, "COMPLETED")
         fixed = await client.fetch_jobs(None)
     assert [(j.workflow_id, j.status.code) for j in fixed.jobs] == [
         ("wf-0", 1), ("wf-1", 2), ("wf-2", 1), ("wf-3", 1),
     ]  # fmt: skip
-    assert fixed.fresh is None  # the previous answer had a duplicate: its jobs were not all shown
+    # the cache forgot at the duplicate (a new epoch): every job is decoded, and compared, again
+    assert fixed.fresh == fixed.jobs and fixed.epoch == epoch
 
 
 async def test_reused_parse_matches_a_full_parse():
@@ -1117,14 +1156,21 @@ async def test_a_deeply_nested_changed_item_is_still_parsed_right():
     assert [(j.workflow_id, j.run_id) for j in result.jobs] == [("a", "run-1"), ("b", "run-2")]
 
 
-async def test_an_unexpected_parser_exception_is_a_bad_response(monkeypatch):
+@pytest.mark.parametrize("parser", ["parse_answer", "decode_reusing"])
+async def test_an_unexpected_parser_exception_is_a_bad_response(monkeypatch, parser):
     import jobwatch.api.client as client_module
 
-    def broken(content, last):
+    def broken(*args):
         raise ZeroDivisionError(f"boom {TOKEN}")
 
-    monkeypatch.setattr(client_module, "parse_answer", broken)
-    async with make_client(Server()) as client:
+    async def broken_async(*args):
+        broken()
+
+    monkeypatch.setattr(client_module, parser, broken if parser == "parse_answer" else broken_async)
+    # a null name is for the whole-answer parser (parse_answer); the rest goes by decode_reusing
+    name = None if parser == "parse_answer" else "RUNNING"
+    body = [{"workflowId": "a", "status": {"code": 1, "name": name}}]
+    async with make_client(Server(respond(200, body))) as client:
         with pytest.raises(BadResponse, match=r"could not be parsed \(ZeroDivisionError\)") as info:
             await client.fetch_jobs(None)
     assert_no_secret(info.value)

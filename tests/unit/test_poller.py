@@ -247,14 +247,14 @@ async def test_default_run_hands_out_a_tick_only_once_stored():
     await ticks.aclose()
 
 
-async def test_only_fresh_jobs_are_compared_when_the_rest_is_the_list_last_diffed():
+async def test_only_fresh_jobs_are_compared_within_an_epoch_the_poller_absorbed():
     first = [Job("a", Status(1, "RUNNING")), Job("b", Status(1, "RUNNING"))]
     b_done = Job("b", Status(2, "COMPLETED"))
     answers = [
-        FetchResult(first, 10),
-        FetchResult([first[0], b_done], 10, fresh=[b_done], previous=first),
-        # claims nothing is fresh, but against a list this poller never compared: all compared
-        FetchResult([Job("a", Status(3, "FAILED")), b_done], 10, fresh=[], previous=[]),
+        FetchResult(first, 10, epoch=1),
+        FetchResult([first[0], b_done], 10, fresh=[b_done], epoch=1),
+        # claims nothing is fresh, but of an epoch this poller never saw: all compared
+        FetchResult([Job("a", Status(3, "FAILED")), b_done], 10, fresh=[], epoch=2),
     ]
 
     class Source:
@@ -361,3 +361,16 @@ async def test_a_retry_after_above_the_cap_waits_the_cap():
     p = Poller(Script(error), "ws", clock=lambda: 0.0, log=None)
     [failed] = await p.poll_once()
     assert failed.retry_in == MAX_RETRY_AFTER
+
+
+async def test_jobs_the_answer_holds_unasked_are_not_shown_counted_or_recorded():
+    stranger = Job("stranger", Status(3, "FAILED"), "rx")
+    src = Script([Job("a", RUNNING, "r"), stranger], [Job("a", DONE, "r"), stranger])
+    hist = Recorder()
+    p = Poller(src, "ws", job_ids=["a"], history=hist, clock=lambda: 100.0)
+    first = await p.poll_once()
+    assert [e.job.workflow_id for e in first if isinstance(e, JobAppeared)] == ["a"]
+    second = await p.poll_once()
+    assert [e.job.workflow_id for e in second if isinstance(e, StatusChanged)] == ["a"]
+    assert set(p.jobs) == {"a"}
+    assert all(job.workflow_id == "a" for call in hist.calls for job in call[1])

@@ -124,6 +124,7 @@ class MainScreen(Screen):
         poll: bool = True,
         interval: float | None = None,
         bell: bool = True,
+        discovery_interval: float | None = None,
         kinds: Callable[[], Kinds] = Kinds,
         alerts: Alerts | None = None,
     ) -> None:
@@ -137,7 +138,12 @@ class MainScreen(Screen):
         self.interval_override = interval
         self.bell_enabled = bell
         self._sessions = Sessions(
-            self, store=history, client_factory=client_factory, clock=clock, interval=interval
+            self,
+            store=history,
+            client_factory=client_factory,
+            clock=clock,
+            interval=interval,
+            discovery_interval=discovery_interval,
         )
         self._counts = StatusCounts()
         self._status_filter: frozenset[int] | None = None
@@ -375,9 +381,13 @@ class MainScreen(Screen):
 
     def _update_title(self) -> None:
         title = self._counts.title()
-        self.app.title = title
+        # App.title and sub_title are repainting reactives: setting them repainted the whole
+        # screen on every poll that changed a count (nothing on screen shows them; the terminal
+        # title is set below). Measured at 100k jobs, growing: ~8 ms of each tick's repaint.
+        app = self.app
+        app.set_reactive(type(app).title, title)
         if self.session is not None:
-            self.app.sub_title = self.session.name
+            app.set_reactive(type(app).sub_title, self.session.name)
         if title != self._last_title:
             self._last_title = title
             set_terminal_title = getattr(self.app, "set_terminal_title", None)

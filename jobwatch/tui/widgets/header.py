@@ -1,7 +1,9 @@
 """The top line of the dashboard: workspace name and the connection's health.
 
 Health reads "updated 3s ago", "retrying in 8s — HTTP 503 … errorId …", "paused", or
-"token expired — fix the environment and press r". It never replaces the job data below it.
+"token expired — fix the environment and press r". While the polls ask only for the jobs that can
+still change (a large workspace, jobwatch.schedule), it adds when the whole list was last read:
+"updated 1s ago · list read 12s ago". It never replaces the job data below it.
 It is always one line: a reason too long for the width ends in "…" (the whole of it is the
 header's tooltip, and a poll that stops also says it in a notification). The workspace's name (from
 the API or the config) and the reason (error bodies are the API's) are shown escaped
@@ -52,7 +54,10 @@ def health_text(health: Health, now: float, paused: bool = False) -> tuple[str, 
         return f"{head} — {described}", "warning"
     if health.state == "connecting" or health.last_success is None:
         return "connecting…", "warning"
-    return f"updated {format_age(now - health.last_success)}", "ok"
+    text = f"updated {format_age(now - health.last_success)}"
+    if health.last_full is not None:
+        text += f" · list read {format_age(now - health.last_full)}"
+    return text, "ok"
 
 
 class ConnectionHeader(Static):

@@ -367,9 +367,11 @@ class JobTable(ScrollView, can_focus=True):
             self.scroll_to(y=pos - body + 1, animate=False, force=True)
 
     def action_cursor_up(self) -> None:
+        self._ensure_order()  # first: a pending rebuild may move the cursor's job
         self._move_to(self._cursor_pos - 1)
 
     def action_cursor_down(self) -> None:
+        self._ensure_order()  # first: a pending rebuild may move the cursor's job
         self._move_to(self._cursor_pos + 1)
 
     def action_cursor_page_up(self) -> None:

@@ -1,0 +1,198 @@
+"""Byte-matched reuse (jobwatch.api.reuse): the same jobs as a whole parse, whatever the order,
+the formatting or the strings; a caller that compares only the fresh jobs of one epoch ends where
+comparing every job would; large answers yield to the event loop between slices; and the work of
+an answer is proportional to what changed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jobwatch.api import reuse
+from jobwatch.api.decode import parse_answer
+from jobwatch.api.reuse import SLICE_BYTES, ItemCache, decode_now, decode_reusing
+from jobwatch.errors import BadResponse
+from jobwatch.models import Job
+
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# IDs and runIds that contain separators, braces and quotes: a split inside a string must be caught
+tricky = st.sampled_from(["a", "b", "c", "},{", "}, {", '"},{"workflowId":"b', "x\\", "é", ""])
+names = st.sampled_from(["RUNNING", "COMPLETED", "", None])
+items = st.fixed_dictionaries(
+    {
+        "workflowId": tricky,
+        "status": st.fixed_dictionaries({"code": st.integers(0, 9), "name": names}),
+    },
+    optional={
+        "runId": tricky,
+        "extra": st.sampled_from([[{"a": 1}, {"b": 2}], {"x": "},{"}, None]),
+    },
+)
+formats = st.sampled_from(["compact", "python", "indented"])
+
+
+def dumps(value: list, how: str) -> bytes:
+    if how == "compact":
+        return orjson.dumps(value)
+    if how == "python":
+        return json.dumps(value).encode()
+    return json.dumps(value, indent=2).encode()
+
+
+def whole(body: bytes) -> list[Job] | None:
+    try:
+        return parse_answer(body, None).jobs
+    except BadResponse:
+        return None
+
+
+@PROPERTY
+@given(st.lists(items, max_size=8), formats)
+def test_a_decoded_answer_is_exactly_what_a_whole_parse_gives(sent, how):
+    body = dumps(sent, how)
+    decoded = decode_now(body, ItemCache())
+    if decoded is not None:
+        assert decoded.jobs == whole(body)
+
+
+# one step from an answer to the next: toggle a job between two states (so jobs change back),
+# replace one, list one twice, or shuffle; then written in some format
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["toggle", "toggle", "set", "twice", "shuffle"]),
+        st.integers(0, 7),
+        items,
+        formats,
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def evolve(first: list[dict], plan: list) -> list[tuple[list[dict], str]]:
+    answers, current, rng = [], list(first), random.Random(0)
+    for op, index, item, how in plan:
+        if current:
+            i = index % len(current)
+            if op == "toggle":
+                code = current[i]["status"]["code"]
+                current[i] = {**current[i], "status": {"code": 3 - code if code in (1, 2) else 1}}
+            elif op == "set":
+                current[i] = item
+            elif op == "twice":
+                current.append(current[i])
+            else:
+                rng.shuffle(current)
+        answers.append((list(current), how))
+    return answers
+
+
+@PROPERTY
+@given(st.lists(items, min_size=1, max_size=6), steps)
+def test_comparing_only_fresh_jobs_ends_where_comparing_every_job_would(first, plan):
+    answers = [(first, "compact"), *evolve(first, plan)]
+    cache = ItemCache()
+    state: dict[str, Job] = {}
+    absorbed: int | None = None
+    for sent, how in answers:
+        body = dumps(sent, how)
+        expected = whole(body)
+        decoded = decode_now(body, cache)
+        if decoded is None:
+            if expected is None:
+                continue  # a bad response: nothing changes
+            cache.forget()  # as the client does when it parses an answer whole
+            jobs, fresh = expected, None
+        else:
+            assert decoded.jobs == expected
+            if decoded.fresh is None:
+                cache.forget()
+            else:
+                cache.commit(decoded.entries)
+            jobs, fresh = decoded.jobs, decoded.fresh
+        compare = fresh if fresh is not None and cache.epoch == absorbed else jobs
+        for job in compare:
+            state[job.workflow_id] = job
+        absorbed = cache.epoch
+        assert all(state[j.workflow_id] == j for j in jobs)
+
+
+def bulk(n: int, seed: int = 1) -> list[dict]:
+    rng = random.Random(seed)
+    return [
+        {"workflowId": f"role-create-{i:08x}", "status": {"code": 2, "name": "COMPLETED"},
+         "runId": f"{rng.getrandbits(128):032x}"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_a_large_answer_yields_to_the_event_loop_between_slices():
+    body = orjson.dumps(bulk(20_000))
+    assert len(body) > 4 * SLICE_BYTES
+    ticks = 0
+
+    async def main():
+        nonlocal ticks
+        done = asyncio.Event()
+
+        async def count():
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.create_task(count())
+        decoded = await decode_reusing(body, ItemCache())
+        done.set()
+        await counter
+        return decoded
+
+    decoded = asyncio.run(main())
+    assert decoded is not None and len(decoded.jobs) == 20_000
+    assert ticks >= len(body) // SLICE_BYTES  # the loop ran between the slices
+
+
+class Counting:
+    """Counts the items decoded anew (the cost that must follow the changes, not the size)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls = 0
+        real = reuse._decode_job
+
+        def counted(data: bytes) -> Job:
+            self.calls += 1
+            return real(data)
+
+        monkeypatch.setattr(reuse, "_decode_job", counted)
+
+
+@pytest.mark.parametrize("size", [1000, 10_000, 100_000])
+def test_a_changed_answer_decodes_only_its_new_and_changed_items_at_any_size(monkeypatch, size):
+    jobs = bulk(size)
+    cache = ItemCache()
+    first = decode_now(orjson.dumps(jobs), cache)
+    assert first is not None
+    cache.commit(first.entries)
+    counting = Counting(monkeypatch)
+    # newest first: 20 new jobs shift every item; 20 others finish; the rest is reordered
+    new = [{**j, "workflowId": f"new-{i}"} for i, j in enumerate(jobs[:20])]
+    changed = [{**j, "status": {"code": 3, "name": "FAILED"}} for j in jobs[100:120]]
+    rest = jobs[:100] + jobs[120:]
+    random.Random(2).shuffle(rest)
+    second = decode_now(orjson.dumps(new + changed + rest), cache)
+    assert second is not None and len(second.jobs) == size + 20
+    assert counting.calls == 40 and len(second.fresh) == 40
+    counting.calls = 0
+    assert decode_now(orjson.dumps(new + changed + rest), cache).fresh == second.fresh
+    assert counting.calls == 40  # not committed yet: still new to the cache
+    cache.commit(second.entries)
+    counting.calls = 0
+    third = decode_now(orjson.dumps(rest + changed + new), cache)
+    assert counting.calls == 0 and third.fresh == []
