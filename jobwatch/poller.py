@@ -19,8 +19,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from jobwatch.api.transport import MAX_RETRY_AFTER
 from jobwatch.errors import ApiError, InternalError, JobwatchError, RateLimited
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 from jobwatch.store import eventlog
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DEFAULT_INTERVAL = 2.0
 #: consecutive successful polls an ID may be absent before it counts as NOT_FOUND
@@ -245,7 +246,13 @@ class Poller:
         return events
 
     async def _persist(self, events: list[Event], batch: _Batch | None) -> Event | None:
-        """Write the tick's changes (in a thread) and log its events; HistoryFailed if not stored."""
+        """Write the tick's changes (in a thread) and log its events; HistoryFailed if not stored.
+
+        A cancel while the write runs (the dashboard quitting, SIGTERM, SIGHUP) waits for it and
+        is passed on after: a write abandoned in its thread could be cut short by the exit."""
+        return await _to_the_end(self._persist_now(events, batch))
+
+    async def _persist_now(self, events: list[Event], batch: _Batch | None) -> Event | None:
         saving = asyncio.to_thread(self._save, batch)
         if self.log is None:
             failed = await saving
@@ -516,6 +523,23 @@ class Poller:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+
+async def _to_the_end(work: Coroutine[object, object, _T]) -> _T:
+    """`work`'s result, awaited to its end even if the caller is cancelled meanwhile; the cancel
+    is raised once it has ended."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
 
 
 def _only_requested(

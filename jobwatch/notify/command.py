@@ -185,6 +185,7 @@ async def run_command(
         return CommandResult(end, "cannot_start", output=visible(exc.strerror or str(exc), 200))
     finally:
         os.close(write_fd)
+    pipe = os.fdopen(read_fd, "rb", buffering=0)
     stream = asyncio.StreamReader()
     kept = bytearray()
     transport: asyncio.BaseTransport | None = None
@@ -192,7 +193,7 @@ async def run_command(
     timed_out = False
     try:
         transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_fd, "rb", buffering=0)
+            lambda: asyncio.StreamReaderProtocol(stream), pipe
         )
         reader = asyncio.ensure_future(_read_bounded(stream, kept))
         try:
@@ -215,7 +216,9 @@ async def run_command(
         if transport is not None:
             transport.close()
         else:
-            os.close(read_fd)
+            # Never connected (e.g. cancelled while connecting, which may have closed it already):
+            # closing the file object again is harmless, closing its descriptor again is EBADF.
+            pipe.close()
     output = _first_line(bytes(kept))
     seconds = time.monotonic() - started
     if timed_out:

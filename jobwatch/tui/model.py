@@ -393,7 +393,8 @@ def finished_notices(
     reached = [job for job, _ in ended_in(events, initial)]
     failed = [job for job in reached if job.status.is_failure]
     if len(reached) > MAX_NOTIFICATIONS:
-        summary = f"{len(reached)} jobs finished, {len(failed)} of them did not complete."
+        outcome = f"{len(failed)} of them did not complete" if failed else "none failed"
+        summary = f"{len(reached)} jobs finished, {outcome}."
         return [Notice(summary, severity="error" if failed else "information")], bool(failed)
     notices = []
     for job in reached:

@@ -176,6 +176,20 @@ async def test_cancelling_kills_the_group(tmp_path):
     await until(lambda: all(gone(pid) for pid in children))
 
 
+async def test_a_cancel_while_the_output_pipe_connects_is_a_cancel(monkeypatch):
+    # Under load the cancel can land while asyncio connects the output pipe, which closes the
+    # pipe on its way out; closing its descriptor again raised EBADF instead of the cancel.
+    loop = asyncio.get_running_loop()
+
+    async def cancelled_while_connecting(protocol_factory, pipe):
+        pipe.close()
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(loop, "connect_read_pipe", cancelled_while_connecting)
+    with pytest.raises(asyncio.CancelledError):
+        await run_command("sleep 30", END, timeout=60, inherited=BASE)
+
+
 async def test_not_found_and_exit_status_and_bounded_output():
     missing = await run_command(["/nonexistent/notify-prog"], END, timeout=5, inherited=BASE)
     assert missing.outcome == "not_found"

@@ -222,6 +222,34 @@ async def test_emit_before_write_stores_the_tick_when_the_consumer_stops_after_i
     assert [[j.workflow_id for j in c[1]] for c in hist.calls] == [["a"]]
 
 
+async def test_a_consumer_cancelled_during_the_write_ends_only_once_the_tick_is_stored():
+    # The dashboard's worker is cancelled on quit, SIGTERM or SIGHUP, perhaps while the first
+    # write of every job runs in its thread: abandoned there, the process could exit mid-write
+    # and SQLite would roll it back (0 of 20,000 rows stored, seen under load).
+    hist = GatedRecorder()
+    p = Poller(
+        Script([Job("a", RUNNING, "r1")]), "ws", history=hist, log=None, emit_before_write=True
+    )
+    ticks = p.run()
+    assert kinds(await ticks.__anext__()) == [JobAppeared]
+
+    async def consume() -> None:
+        try:
+            await ticks.__anext__()  # starts the write, which waits at the gate
+        finally:
+            await ticks.aclose()
+
+    consumer = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.05)
+    consumer.cancel()
+    await asyncio.sleep(0.05)
+    assert not consumer.done()  # still waiting for the write
+    hist.gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(consumer, 5)
+    assert [[j.workflow_id for j in c[1]] for c in hist.calls] == [["a"]]
+
+
 async def test_emit_before_write_reports_a_failed_write_before_poll_completed():
     hist = GatedRecorder(fail=True)
     hist.gate.set()

@@ -300,6 +300,7 @@ class TestFinishedNotices:
         assert notices == [Notice(text, severity="error")] and failed
         calm = finished_notices(events[:-1] + [events[0]], {})
         assert calm[0][0].severity == "information" and not calm[1]
+        assert calm[0][0].message == f"{MAX_NOTIFICATIONS + 1} jobs finished, none failed."
 
 
 # ---------------------------------------------------------------- the session
