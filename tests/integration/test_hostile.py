@@ -31,6 +31,7 @@ from jobwatch.models import MAX_FIELD_CHARS
 from jobwatch.poller import Poller
 from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID, U64_MAX
 from jobwatch.simulator.server import Simulator
+from jobwatch.store.history import HistoryStore
 from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
 
 #: the answer limit for in-process cases (the default, 128 MiB, is for the RSS cases)
@@ -82,6 +83,39 @@ async def test_escapes_reach_the_caller_exactly_and_the_history_keeps_them(sim, 
     assert isinstance(events[-1], PollCompleted)
     stored = history.transitions(sim.workspace_id, EVIL_WORKFLOW_ID)
     assert [(t.status.name, t.run_id) for t in stored] == [(EVIL, EVIL)]
+
+
+def test_a_tracked_wait_ignores_the_job_the_answer_holds_unasked(sim, tmp_path):
+    """Asked for job-a and job-b, the answer adds a failed stranger: `wait` neither prints nor
+    stores it, nor exits 1 for its failure."""
+    sim.faults.hostile = "escapes"
+    sim.set_status("job-a", 2)
+    env = dict(
+        os.environ,
+        SHARELY_ACCESS_TOKEN=sim.token,
+        **{CONFIG_ENV: str(tmp_path / "none.toml"), DATA_DIR_ENV: str(tmp_path / "d")},
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwatch", "wait", "--output", "jsonl", "job-a", "job-b"]
+        + ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
+        + ["--organization-id", sim.organization_id, "--timeout", "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "evil-" not in done.stdout and "evil-" not in done.stderr
+    assert {json.loads(line)["workflowId"] for line in done.stdout.splitlines()} <= {
+        "job-a",
+        "job-b",
+    }
+    store = HistoryStore(tmp_path / "d" / "history.sqlite3")
+    try:
+        assert store.transitions(sim.workspace_id, EVIL_WORKFLOW_ID) == []
+        assert store.transitions(sim.workspace_id, "job-a") != []
+    finally:
+        store.close()
 
 
 async def test_escapes_in_error_bodies_are_kept_bounded(sim):
