@@ -96,6 +96,16 @@ def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: floa
 
 
 class Poller:
+    """Polls one workspace: what to ask for, one tick (ask, diff against the last snapshot, store,
+    back off) and the loop (`run`), with the controls the dashboard uses (track, pause, refresh).
+
+    Over the ~400-line guide (about 430 lines) because every part reads and writes one state: the
+    snapshot (`jobs`), the missing counts, the failures and backoff, the unsaved ticks and the
+    all-jobs schedule. What needs none of it lives elsewhere: when to read the whole list and how
+    rate limits slow the ticks (jobwatch.schedule), batching and answer reuse (jobwatch.api), what
+    a tick writes to the history (jobwatch.store.coverage).
+    """
+
     def __init__(
         self,
         client: JobSource,

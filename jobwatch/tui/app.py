@@ -212,7 +212,7 @@ class JobwatchApp(App[int]):
         the rack, and the next toasts (a failure, "Copied runId") stayed out of view."""
         if self._route_note:
             self._route_note = False
-            self.main_screen.passing_note("notifications: see ? help")
+            self.main_screen.header.passing_note("notifications: see ? help")
 
     def write_notification(self, text: str) -> None:
         """Where the alerts' bytes go: the terminal, through Textual's driver (already made safe

@@ -7,13 +7,13 @@ the rows are kept in the table's index (jobwatch.tui.job_index); status counts, 
 title and which transitions to announce come from jobwatch.tui.model; kinds, typical durations,
 labels, pins and run starts from jobwatch.tui.job_facts; desktop notifications and on_job_end go
 through the app's jobwatch.tui.alerts. Here they are composed, and the handlers below change the
-widgets in reaction to messages and keys.
+widgets in reaction to the worker's messages and to the keys that act on the view and the polling.
+The prompts (jobwatch.tui.screens.prompts), the actions on a job (.job_actions) and the glue to
+the facts and alerts (.job_alerts) are mixins of MainScreen, each in its own module.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from textual import on
@@ -21,16 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
 from jobwatch.events import HistoryFailed, PollCompleted
 from jobwatch.kinds import Kinds
-from jobwatch.notify.policy import JobEnd
-from jobwatch.sanitize import visible
-from jobwatch.store.config import WorkspaceConfig, parse_job_ids
+from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.job_facts import WorkspaceFacts
@@ -41,10 +37,12 @@ from jobwatch.tui.messages import (
     StatusFilterRequested,
     WorkspaceNamed,
 )
-from jobwatch.tui.model import JobRow, StatusCounts, ended_in
+from jobwatch.tui.model import JobRow, StatusCounts
 from jobwatch.tui.poll_session import ClientFactory, FreezePolicy, Session, Sessions
-from jobwatch.tui.support import support_snippet
-from jobwatch.tui.widgets.detail import DetailFacts, DetailPane
+from jobwatch.tui.screens.job_actions import JobActions
+from jobwatch.tui.screens.job_alerts import JobAlerts
+from jobwatch.tui.screens.prompts import Prompts
+from jobwatch.tui.widgets.detail import DetailPane
 from jobwatch.tui.widgets.header import ConnectionHeader, health_text
 from jobwatch.tui.widgets.job_table import JobTable
 from jobwatch.tui.widgets.key_bar import KeyBar
@@ -57,16 +55,14 @@ __all__ = ["MainScreen", "Session"]
 #: the header's standing warnings about the history (the README promises them)
 NO_HISTORY = "no history: what you see is not saved"
 HISTORY_NOT_SAVED = "history not saved"
-#: how long a passing note (e.g. what tmux does not pass on) stays in the header
-NOTE_SECONDS = 20.0
 
 
-class MainScreen(Screen):
+class MainScreen(Prompts, JobActions, JobAlerts):
     """The dashboard of one workspace at a time (`open_workspace` switches).
 
-    Longer than the ~400-line guide because this is where 23 keys and ten kinds of message meet six
-    widgets: every handler and action is a few lines that call into the session, the model or the
-    table, and the key map (BINDINGS) is read by the help and the key bar too. Keep new logic out.
+    Composition, the workspace's session and the worker's messages are here, and the one key map
+    (BINDINGS, which the help and the key bar read) for the keys of this class and of its mixins:
+    Prompts (filter, track, label), JobActions (copy, pin, untrack), JobAlerts (typicals, alerts).
     """
 
     class Ready(Message):
@@ -285,20 +281,6 @@ class MainScreen(Screen):
                 else "None of the tracked IDs is known yet."
             )
 
-    def passing_note(self, text: str, seconds: float = NOTE_SECONDS) -> None:
-        """Say `text` in the header's note for a while (the whole of it in its tooltip), unless
-        a standing note (the history's) is there."""
-        header = self.header
-        if header.note:
-            return
-        header.set_state(note=text)
-
-        def clear() -> None:
-            if header.note == text:
-                header.set_state(note="")
-
-        self.set_timer(seconds, clear)
-
     def _history_note(self, events) -> None:
         """The header says while the history cannot take what is shown (disabled, or a write
         failed), and stops saying it once a tick is stored again."""
@@ -418,15 +400,7 @@ class MainScreen(Screen):
             facts=self._detail_facts(row),
         )
 
-    def _detail_facts(self, row: JobRow) -> DetailFacts:
-        facts = self.facts
-        if facts is None:
-            return DetailFacts()
-        return DetailFacts(
-            facts.kind_of(row), facts.typical_of(row), facts.gaps_of(row.workflow_id)
-        )
-
-    # -- actions ------------------------------------------------------------------------
+    # -- the view's and the polling's actions (the job's: JobActions, prompts: Prompts) -----
 
     def action_filter_status(self, code: int) -> None:
         self._toggle_status_filter(code)
@@ -443,41 +417,6 @@ class MainScreen(Screen):
         self.table.set_status_filter(self._status_filter)
         self._update_counts()
         self._show_detail(self.table.cursor_key)
-
-    def action_filter_text(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-shown")
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_text_filter(event.value)
-        self._show_detail(self.table.cursor_key)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
-
-    @on(Input.Blurred, "#filter")
-    def _filter_left(self, event: Input.Blurred) -> None:
-        """The prompt goes; a kept filter stays visible in the summary bar (`/` edits it)."""
-        event.input.remove_class("-shown")
-        self.summary.text_filter = event.value
-        self._update_counts()
-
-    @on(Input.Blurred, "#track")
-    def _track_left(self, event: Input.Blurred) -> None:
-        event.input.value = ""
-        event.input.remove_class("-shown")
-
-    def action_close_input(self) -> None:
-        focused = self.focused
-        if isinstance(focused, Input) and focused.id == "filter":
-            focused.value = ""
-            self.table.set_text_filter("")
-            self.table.focus()
-        elif isinstance(focused, TrackInput | LabelInput) or focused is self.detail:
-            self.table.focus()
 
     def action_cycle_sort(self) -> None:
         name = self.table.cycle_sort()
@@ -504,232 +443,8 @@ class MainScreen(Screen):
             poller.pause()
         self.header.set_state(paused=poller.paused)
 
-    def action_track(self) -> None:
-        if self.session is None:
-            self.notify("Choose a workspace first (w).", severity="warning")
-            return
-        box = self.query_one("#track", TrackInput)
-        box.add_class("-shown")
-        box.focus()
-
-    @on(Input.Submitted, "#track")
-    def _track_submitted(self, event: Input.Submitted) -> None:
-        ids = parse_job_ids(event.value)
-        self.table.focus()
-        if ids:
-            self.track(ids)
-
-    def track(self, ids: Sequence[str]) -> None:
-        """Add workflow IDs to the watched set of the current workspace and persist it."""
-        session = self.session
-        if session is None:
-            return
-        was_all = session.track(ids)
-        self._persist_tracked(session)
-        if was_all:
-            keep = set(session.tracked or ())
-            rows = [self.table.row(wid) for wid in self._counts.ids()]
-            self._replace_rows([r for r in rows if r is not None and r.workflow_id in keep])
-        self.notify(f"Tracking {len(ids)} more job{'s' if len(ids) != 1 else ''}.", timeout=3)
-
-    def action_untrack(self) -> None:
-        session = self.session
-        wid = self.table.cursor_key
-        if session is None or wid is None:
-            return
-        if session.tracked is None:
-            self.notify(
-                "Nothing is tracked: every job of the workspace is shown. Press + to track some.",
-                severity="warning",
-            )
-            return
-        self.untrack([wid])
-
-    def untrack(self, ids: Sequence[str]) -> None:
-        """Stop watching these workflow IDs (persisted); with none left, watch every job."""
-        session = self.session
-        if session is None or session.tracked is None:
-            return
-        session.untrack(ids)
-        self._persist_tracked(session)
-        if session.tracked is None:
-            self._load_from_history(session)
-            self.notify("Nothing tracked any more: showing every job of the workspace.")
-        else:
-            drop = set(ids)
-            if self.facts is not None:
-                self.facts.forget(drop)
-            self.table.remove_rows(list(drop))
-            self._counts.discard(drop)
-            self._update_counts()
-            self._show_detail(self.table.cursor_key)
-            self.notify(f"Stopped tracking {', '.join(ids)}.", timeout=3, markup=False)
-
-    def _persist_tracked(self, session: Session) -> None:
-        try:
-            session.history.save_tracked(session.tracked or [])
-        except JobwatchError as error:
-            self.notify(
-                error.describe(), title="Tracked IDs not saved", severity="warning", markup=False
-            )
-
-    def action_copy_run_id(self) -> None:
-        row = self._highlighted_row()
-        if row is None:
-            return
-        if not row.run_id:
-            self.notify("This job has no runId yet.", severity="warning")
-            return
-        # What is copied is what is shown: escaped, so a paste cannot carry control characters
-        # or bidi overrides. (The history keeps the exact value.)
-        run_id = visible(row.run_id)
-        self.app.copy_to_clipboard(run_id)
-        self.notify(run_id, title="Copied runId", markup=False)
-
-    def action_copy_support(self) -> None:
-        row = self._highlighted_row()
-        session = self.session
-        if row is None or session is None:
-            return
-        text = self.support_text(row)
-        self.app.copy_to_clipboard(text)
-        self.notify(text, title="Copied support details", timeout=12, markup=False)
-
-    def support_text(self, row: JobRow) -> str:
-        """The support snippet of `row` in the current workspace (what `y` copies)."""
-        session = self.session
-        assert session is not None
-        facts = session.support_facts(row)
-        transitions, _ = session.history.detail(row.workflow_id)
-        last = transitions[-1] if transitions else None
-        extra = self._detail_facts(row)
-        return support_snippet(
-            dataclasses.replace(
-                facts,
-                label=row.label,
-                kind=extra.kind,
-                status_window=last.window if last and last.status.code == row.status.code else None,
-                started=row.started,
-                gaps=extra.gaps,
-            )
-        )
-
-    def _highlighted_row(self) -> JobRow | None:
-        wid = self.table.cursor_key
-        row = self.table.row(wid) if wid is not None else None
-        if row is None:
-            self.notify("No job highlighted.", severity="warning")
-        return row
-
     def action_focus_detail(self) -> None:
         if self.focused is self.detail:
             self.table.focus()
         else:
             self.detail.focus()
-
-    # -- labels and pins -------------------------------------------------------------------
-
-    def action_label(self) -> None:
-        row = self._highlighted_row()
-        if row is None or self.facts is None:
-            return
-        box = self.query_one("#label", LabelInput)
-        box.workflow_id = row.workflow_id
-        box.value = row.label or ""
-        box.add_class("-shown")
-        box.focus()
-
-    @on(Input.Submitted, "#label")
-    def _label_submitted(self, event: Input.Submitted) -> None:
-        box = self.query_one("#label", LabelInput)
-        wid, facts = box.workflow_id, self.facts
-        self.table.focus()
-        row = self.table.row(wid) if wid is not None else None
-        if row is None or facts is None:
-            return
-        try:
-            facts.set_label(row.workflow_id, event.value)
-        except JobwatchError as error:
-            self.notify(error.describe(), title="Label not saved", severity="warning", markup=False)
-            return
-        note = facts.annotations.get(row.workflow_id)
-        self._annotated(row, label=note.label if note else None)
-        self._refresh_typicals()
-
-    @on(Input.Blurred, "#label")
-    def _label_left(self, event: Input.Blurred) -> None:
-        event.input.value = ""
-        event.input.remove_class("-shown")
-
-    def action_pin(self) -> None:
-        row = self._highlighted_row()
-        facts = self.facts
-        if row is None or facts is None:
-            return
-        try:
-            facts.set_pinned(row.workflow_id, not row.pinned)
-        except JobwatchError as error:
-            self.notify(error.describe(), title="Pin not saved", severity="warning", markup=False)
-            return
-        self._annotated(row, pinned=not row.pinned)
-
-    def _annotated(self, row: JobRow, **change: object) -> None:
-        """Show the row with its new label or pin (the sort and the filters see it too)."""
-        self.table.upsert([dataclasses.replace(row, **change)])  # type: ignore[arg-type]
-        self._show_detail(self.table.cursor_key)
-
-    # -- typical durations, desktop notifications, on_job_end ------------------------------
-
-    def _refresh_typicals(self) -> None:
-        """Load the typical durations in a thread when due (JobFacts.refresh_due)."""
-        facts = self.facts
-        if facts is None or not facts.refresh_due(self.clock()):
-            return
-
-        async def load() -> None:
-            typicals = await asyncio.to_thread(facts.load_typicals)
-            facts.typicals_loaded(typicals, self.clock())
-            if facts is self.facts:
-                self.table.refresh()
-                self._show_detail(self.table.cursor_key)
-
-        self.run_worker(load(), group="typicals", exit_on_error=False)
-
-    def _job_endings(self, session: Session, events: Sequence) -> bool:
-        """Hand the jobs that ended in a tick to the alerts; True if that rang the bell."""
-        facts = self.facts
-        ended = ended_in(events, session.initial)
-        if not ended or facts is None:
-            return False
-        facts.runs_ended(ended)
-        if self.alerts is None:
-            return False
-        row = self.table.row
-        ends = [facts.job_end(job, at, row(job.workflow_id), session.name) for job, at in ended]
-        return self.alerts.step(self.clock(), ended=ends)
-
-    def _tick_stored(self) -> None:
-        """A tick is in the history: run its on_job_end commands (with the windows it recorded)
-        and load the typical durations again if a run completed."""
-        self._refresh_typicals()
-        alerts, facts = self.alerts, self.facts
-        if alerts is None or facts is None:
-            return
-        ends = alerts.take_commands()
-        if not ends:
-            return
-
-        async def run(ends: list[JobEnd]) -> None:
-            alerts.run(await asyncio.to_thread(facts.with_windows, ends))
-
-        self.run_worker(run(ends), group="on_job_end", exit_on_error=False)
-
-    def _alert_tick(self, session: Session, now: float) -> None:
-        """Once a second: slow jobs (once a run), a notification that waited, a due refresh."""
-        self._refresh_typicals()
-        alerts, facts = self.alerts, self.facts
-        if alerts is None or facts is None:
-            return
-        slow = facts.slow_jobs(now, self.table.row, session.name) if alerts.settings.slow else []
-        if slow or alerts.due(now):
-            alerts.step(now, slow=slow)

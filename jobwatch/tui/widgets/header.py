@@ -60,6 +60,10 @@ def health_text(health: Health, now: float, paused: bool = False) -> tuple[str, 
     return text, "ok"
 
 
+#: how long a passing note (e.g. what tmux does not pass on) stays in the header
+NOTE_SECONDS = 20.0
+
+
 class ConnectionHeader(Static):
     """Workspace name on the left, health on the right; re-rendered once a second by the screen."""
 
@@ -104,6 +108,19 @@ class ConnectionHeader(Static):
         if paused is not None:
             self.paused = paused
         self.update_text()
+
+    def passing_note(self, text: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say `text` in the note for a while (the whole of it in its tooltip), unless a standing
+        note (the history's) is there."""
+        if self.note:
+            return
+        self.set_state(note=text)
+
+        def clear() -> None:
+            if self.note == text:
+                self.set_state(note="")
+
+        self.set_timer(seconds, clear)
 
     def update_text(self) -> None:
         """Re-render the line; nothing at all when it would read the same."""

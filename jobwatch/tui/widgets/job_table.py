@@ -43,9 +43,11 @@ __all__ = ["JobRow", "JobTable"]
 class JobTable(ScrollView, can_focus=True):
     """A sortable, filterable table of jobs that renders only its visible rows.
 
-    About 400 lines with its CSS (35) because it is a whole widget: its API for the screen, cursor
-    and scrolling, keys and mouse, and the paint. The rows and their order are a JobIndex; the
-    lines are drawn by job_lines.
+    About 475 lines with its CSS (35) and key map because it is a whole widget: its API for the
+    screen, cursor and scrolling, keys and mouse, and the paint. These share one state (the cursor's
+    job, position and sort entry, the lazily rebuilt order and the scroll offset): every part calls
+    `_ensure_order` and moves or reads the cursor, so a mixin would be this class in two files. The
+    rows and their order are a JobIndex; the lines are drawn by job_lines.
     """
 
     DEFAULT_CSS = """
