@@ -96,6 +96,33 @@ class Simulator:
         self._rng_faults = random.Random(f"jobwatch-simulator:faults:{seed}")
         self._rng_errors = random.Random(f"jobwatch-simulator:errors:{seed}")
 
+        self._make_identities(scenario, id_seed)
+
+        self._fail_queue: deque[tuple[int, object, Mapping[str, str] | None]] = deque()
+        self._jobs_requests = 0
+        self.request_count = 0
+        self._requests: deque[tuple[str, str, list[str] | None]] = deque()
+
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self.base_url: str | None = None
+
+        #: the jobs and the scenario's plan for them (used under `lock`)
+        self.book = JobBook(
+            scenario,
+            jobs=jobs,
+            rng_jobs=self._rng_jobs,
+            rng_ids=self._rng_ids,
+            clock=clock,
+            speed=speed,
+            growth=growth,
+        )
+
+    def _make_identities(self, scenario: str, id_seed: object) -> None:
+        """The workspace, organization, API key and tokens (and those of a second workspace, to
+        answer "workspace mismatch" like the real API), from `id_seed`."""
         if scenario == "static":
             self.workspace_id = STATIC_WORKSPACE_ID
             self.organization_id = STATIC_ORGANIZATION_ID
@@ -130,28 +157,6 @@ class Simulator:
             self.token: (self.workspace_id, float(FIXED_TOKEN_EXP)),
             self.other_token: (self.other_workspace_id, float(FIXED_TOKEN_EXP)),
         }
-
-        self._fail_queue: deque[tuple[int, object, Mapping[str, str] | None]] = deque()
-        self._jobs_requests = 0
-        self.request_count = 0
-        self._requests: deque[tuple[str, str, list[str] | None]] = deque()
-
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self.base_url: str | None = None
-
-        #: the jobs and the scenario's plan for them (used under `lock`)
-        self.book = JobBook(
-            scenario,
-            jobs=jobs,
-            rng_jobs=self._rng_jobs,
-            rng_ids=self._rng_ids,
-            clock=clock,
-            speed=speed,
-            growth=growth,
-        )
 
     # ----- time and tokens -------------------------------------------------------------------
 
