@@ -181,8 +181,9 @@ class PtySession:
     """A command on a pseudo-terminal, its output parsed by pyte in a reader thread.
 
     The environment is the caller's (unless `inherit_env` is False) with TERM and COLORTERM set
-    as a modern terminal would, then `env` on top. The child is a session and process-group
-    leader (ptyprocess calls setsid), so `close()` signals the whole group.
+    as a modern terminal would, then `env` on top, without COLUMNS and LINES (the pty has a
+    size). The child is a session and process-group leader (ptyprocess calls setsid), so
+    `close()` signals the whole group.
     """
 
     def __init__(
@@ -203,6 +204,11 @@ class PtySession:
         full_env = dict(os.environ) if inherit_env else {}
         full_env.update(TERMINAL_ENV)
         full_env.update(env or {})
+        # The pty has a size: COLUMNS and LINES inherited from a parent (a pytest run has 80x24)
+        # would override it (shutil.get_terminal_size reads them first) and the program would
+        # draw for another screen.
+        full_env.pop("COLUMNS", None)
+        full_env.pop("LINES", None)
         self.env = full_env
         self.screen = pyte.Screen(self.columns, self.rows)
         self.stream = pyte.ByteStream(self.screen)
