@@ -42,7 +42,7 @@ def test_a_pause_in_polling_is_a_gap_and_a_wide_window(sim, conn, capsys, monkey
     t1_after = time.time()
     assert run(capsys, "status", *conn, *fast)[0] == 0  # t2: unchanged, and seen
     t2_after = time.time()
-    time.sleep(2.5)  # nobody polls (the scenario itself: time passes unwatched)
+    time.sleep(1.5)  # nobody polls (the scenario itself: time passes unwatched), 3x the gap
     sim.set_status("job-a", 3)
     t3_before = time.time()
     code, _, _ = run(capsys, "wait", *conn, "job-a", *fast)  # t3: FAILED
@@ -61,7 +61,7 @@ def test_a_pause_in_polling_is_a_gap_and_a_wide_window(sim, conn, capsys, monkey
     assert failed["unwatched"] is True
     [gap] = failed["gaps"]
     assert epoch(gap["from"]) == pytest.approx(epoch(failed["notBefore"]), abs=0.002)
-    assert epoch(gap["to"]) - epoch(gap["from"]) >= 2.5
+    assert epoch(gap["to"]) - epoch(gap["from"]) >= 1.5
     assert appeared["gaps"] == failed["gaps"]  # the job's, on every step
     assert {k: failed[k] for k in ("label", "pinned", "kind")} == {
         "label": None,

@@ -106,7 +106,7 @@ def test_a_failure_after_focus_out_reaches_the_terminal(tmp_path, terminal, expe
     [({"LC_TERMINAL": "iTerm2"}, OSC9), ({"WEZTERM_PANE": "0"}, OSC777)],
     ids=["osc9", "osc777"],
 )
-def test_through_tmux_passthrough(tmp_path, terminal, expected) -> None:
+def test_through_tmux_passthrough(tmp_path, short_tmp, terminal, expected) -> None:
     socket = f"jobwatch-dash-{uuid.uuid4().hex[:8]}"
     conf = tmp_path / "tmux.conf"
     conf.write_text(
@@ -116,7 +116,7 @@ def test_through_tmux_passthrough(tmp_path, terminal, expected) -> None:
     with Simulator("static") as sim:
         # what iTerm2 (LC_TERMINAL, which ssh passes on) and WezTerm set, inherited by the pane;
         # inside tmux, TERM_PROGRAM and TERM are tmux's own
-        env = environment(sim, tmp_path, TMUX_TMPDIR=str(tmp_path), **terminal)
+        env = environment(sim, tmp_path, TMUX_TMPDIR=str(short_tmp), **terminal)
         argv = ["tmux", "-L", socket, "-f", str(conf), "new-session", "-x", "120", "-y", "40"]
         try:
             with RawTerminal([*argv, "--", *watch_argv(sim)], env=env, size=(120, 40)) as term:

@@ -137,13 +137,13 @@ def test_a_hostile_workflow_id_reaches_the_pty_inert():
 
 @contextlib.contextmanager
 def tmux_terminal(
-    tmp_path: Path, conf: str, pane: list[str], answers: dict[bytes, bytes] | None = None
+    short_tmp: Path, conf: str, pane: list[str], answers: dict[bytes, bytes] | None = None
 ) -> Iterator[Terminal]:
     """`pane` running in a new tmux server whose client is attached to the test's pty."""
     socket = f"jobwatch-notify-{uuid.uuid4().hex[:8]}"
-    conf_file = tmp_path / f"{socket}.conf"
+    conf_file = short_tmp / f"{socket}.conf"
     conf_file.write_text(conf + "\nset -g status off\n")
-    env = {**ENV, "HOME": str(tmp_path), "TMUX_TMPDIR": str(tmp_path)}
+    env = {**ENV, "HOME": str(short_tmp), "TMUX_TMPDIR": str(short_tmp)}
     argv = ["tmux", "-L", socket, "-f", str(conf_file), "new-session", "-x", "80", "-y", "24"]
     term = Terminal([*argv, "--", *pane], env, answers)
     try:
@@ -161,14 +161,14 @@ def tmux_terminal(
 
 @contextlib.contextmanager
 def in_tmux(
-    tmp_path: Path,
+    short_tmp: Path,
     method: str,
     conf: str,
     *extra: str,
     answers: dict[bytes, bytes] | None = None,
 ) -> Iterator[Terminal]:
     pane = [sys.executable, str(PROBE), method, *extra]
-    with tmux_terminal(tmp_path, conf, pane, answers) as term:
+    with tmux_terminal(short_tmp, conf, pane, answers) as term:
         term.read_until(lambda out: b"READY" in out, "READY")
         yield term
 
@@ -177,8 +177,8 @@ PASSTHROUGH = "set -g allow-passthrough on\nset -s focus-events on"
 
 
 @needs_tmux
-def test_tmux_passthrough_on_reaches_the_outer_terminal(tmp_path):
-    with in_tmux(tmp_path, "osc9", PASSTHROUGH) as term:
+def test_tmux_passthrough_on_reaches_the_outer_terminal(short_tmp):
+    with in_tmux(short_tmp, "osc9", PASSTHROUGH) as term:
         assert b"READY osc9 tmux 1" in term.out  # asked tmux: on, so the bell rings too
         term.send(b"\x1b[I")
         first = term.tick(1)
@@ -190,18 +190,18 @@ def test_tmux_passthrough_on_reaches_the_outer_terminal(tmp_path):
 
 
 @needs_tmux
-def test_tmux_passthrough_osc777(tmp_path):
-    with in_tmux(tmp_path, "osc777", PASSTHROUGH) as term:
+def test_tmux_passthrough_osc777(short_tmp):
+    with in_tmux(short_tmp, "osc777", PASSTHROUGH) as term:
         term.send(b"\x1b[O")
         assert OSC777_JOB.replace(b"{n}", b"1") in term.tick(1)
 
 
 @needs_tmux
-def test_auto_inside_tmux_finds_kitty_from_its_xtversion_answer(tmp_path):
+def test_auto_inside_tmux_finds_kitty_from_its_xtversion_answer(short_tmp):
     """tmux asks its terminal who it is (XTVERSION, CSI > q); the probe reads the answer back
     (#{client_termtype}) and picks kitty's OSC 99, although TERM inside says tmux."""
     kitty = {b"\x1b[>q": b"\x1bP>|kitty(0.35.2)\x1b\\"}
-    with in_tmux(tmp_path, "auto", PASSTHROUGH, answers=kitty) as term:
+    with in_tmux(short_tmp, "auto", PASSTHROUGH, answers=kitty) as term:
         assert b"READY osc99 tmux 1" in term.out
         term.send(b"\x1b[O")
         got = term.tick(1)
@@ -222,8 +222,8 @@ def _pane_pid(got: bytes) -> str:
 
 
 @needs_tmux
-def test_tmux_passthrough_off_rings_the_bell_instead(tmp_path):
-    with in_tmux(tmp_path, "osc9", "set -s focus-events on") as term:
+def test_tmux_passthrough_off_rings_the_bell_instead(short_tmp):
+    with in_tmux(short_tmp, "osc9", "set -s focus-events on") as term:
         assert b"READY bell none 0" in term.out
         term.send(b"\x1b[O")
         got = term.tick(1)
@@ -231,17 +231,17 @@ def test_tmux_passthrough_off_rings_the_bell_instead(tmp_path):
 
 
 @needs_tmux
-def test_tmux_drops_an_unwrapped_osc9(tmp_path):
+def test_tmux_drops_an_unwrapped_osc9(short_tmp):
     """Why the wrapper: the same sequence written bare never leaves tmux, passthrough on or not."""
     script = "import sys, time; sys.stdout.write('\\x1b]9;bare\\x07BARE-DONE'); sys.stdout.flush(); time.sleep(30)"
-    with tmux_terminal(tmp_path, PASSTHROUGH, [sys.executable, "-c", script]) as term:
+    with tmux_terminal(short_tmp, PASSTHROUGH, [sys.executable, "-c", script]) as term:
         term.read_until(lambda out: b"BARE-DONE" in out, "BARE-DONE")
         assert b"\x1b]9;bare" not in term.out
 
 
 @needs_tmux
-def test_a_hostile_id_through_tmux_stays_inert(tmp_path):
-    with in_tmux(tmp_path, "osc777", PASSTHROUGH, "\x1b\\\x1b]52;c;cHduZWQ=\x07") as term:
+def test_a_hostile_id_through_tmux_stays_inert(short_tmp):
+    with in_tmux(short_tmp, "osc777", PASSTHROUGH, "\x1b\\\x1b]52;c;cHduZWQ=\x07") as term:
         term.send(b"\x1b[O")
         got = term.tick(1)
         assert b"\x1b]52" not in got
@@ -249,9 +249,9 @@ def test_a_hostile_id_through_tmux_stays_inert(tmp_path):
 
 
 @needs_tmux
-async def test_probe_tmux_reads_a_real_server(tmp_path):
+async def test_probe_tmux_reads_a_real_server(short_tmp):
     socket = f"jobwatch-notify-{uuid.uuid4().hex[:8]}"
-    env = {**ENV, "HOME": str(tmp_path), "TMUX_TMPDIR": str(tmp_path)}
+    env = {**ENV, "HOME": str(short_tmp), "TMUX_TMPDIR": str(short_tmp)}
 
     def tmux(*args: str) -> str:
         done = subprocess.run(
@@ -278,7 +278,7 @@ async def test_probe_tmux_reads_a_real_server(tmp_path):
         info = await probe_tmux(inside)
         assert info is not None and info.passthrough == "on" and info.focus_events is True
         assert (
-            await probe_tmux({**inside, "TMUX": str(tmp_path / "no-such-socket") + ",1,0"}) is None
+            await probe_tmux({**inside, "TMUX": str(short_tmp / "no-such-socket") + ",1,0"}) is None
         )
         assert await probe_tmux(env) is None  # not inside tmux
     finally:
@@ -293,10 +293,10 @@ async def test_probe_tmux_reads_a_real_server(tmp_path):
         ("osc777", b"\x1b]777;notify;jobwatch - prod;* FAILED job-1\x07"),
     ],
 )
-def test_gnu_screen_passes_the_pieces_on(tmp_path, method, expected):
-    screens = tmp_path / "screens"
+def test_gnu_screen_passes_the_pieces_on(short_tmp, method, expected):
+    screens = short_tmp / "screens"
     screens.mkdir(mode=0o700)
-    env = {**ENV, "HOME": str(tmp_path), "SCREENDIR": str(screens)}
+    env = {**ENV, "HOME": str(short_tmp), "SCREENDIR": str(screens)}
     name = f"jobwatch-notify-{uuid.uuid4().hex[:8]}"
     term = Terminal(
         ["screen", "-c", "/dev/null", "-S", name, sys.executable, str(PROBE), method], env
