@@ -288,8 +288,18 @@ async def measure_cycles(control: Control, probe: Probe, poller, command: str, p
         responses = len(probe.responses)
         upserts = probe.table()[1]
         poller.refresh_now()
-        await wait_until(lambda seen=seen: len(probe.polls) > seen)
-        stored, changed, _ = probe.polls[seen]
+
+        # The first poll that fetched after the change: a poll already in flight (its answer
+        # received before the change) may complete first.
+        def fetched_after(seen: int = seen, responses: int = responses) -> int | None:
+            return next(
+                (i for i in range(seen, len(probe.polls)) if probe.polls[i][2] > responses), None
+            )
+
+        await wait_until(lambda: fetched_after() is not None)
+        index = fetched_after()
+        assert index is not None
+        stored, changed, _ = probe.polls[index]
         if changed == 0:
             raise RuntimeError(f"a poll after {command!r} saw no change")
         received = probe.responses[responses][0]

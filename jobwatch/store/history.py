@@ -222,6 +222,9 @@ class HistoryStore:
         """Every job ever seen in the workspace, in the order first seen, with labels and pins."""
         return self._file.read(lambda conn: reads.jobs(conn, self._windows, workspace_id))
 
+    def job_count(self, workspace_id: str) -> int:
+        return self._file.read(lambda conn: reads.job_count(conn, workspace_id))
+
     def job(self, workspace_id: str, workflow_id: str) -> JobRecord | None:
         return self._file.read(
             lambda conn: reads.job(conn, self._windows, workspace_id, workflow_id)

@@ -91,6 +91,10 @@ class CountingStore:
         self.calls["job"] += 1
         return self.records.get(workflow_id)
 
+    def job_count(self, workspace_id: str) -> int:
+        self.calls["job_count"] += 1
+        return len(self.records)
+
 
 # ---------------------------------------------------------------- counts and title
 
@@ -186,12 +190,14 @@ class TestRowsFor:
         )
         assert rows == [JobRow("a", RUNNING, "r1", NOW, NOW)] and not store.calls
 
-    def test_jobs_never_seen_are_looked_up_one_by_one_never_by_reading_the_workspace(self) -> None:
+    def test_a_few_jobs_never_seen_are_looked_up_one_by_one_not_by_reading_the_workspace(
+        self,
+    ) -> None:
         # (reading every stored job took 270 ms at 100k: a growing workspace paid it every tick)
-        stored = [record(f"w{i}", first=NOW - 500, last=NOW - 400) for i in range(100)]
+        stored = [record(f"w{i}", first=NOW - 500, last=NOW - 400) for i in range(1000)]
         initial = {"known": record("known", first=NOW - 900, last=NOW - 800)}
         for wanted in (LOOKUP_IN_THREAD, LOOKUP_IN_THREAD + 1, 100):
-            calls = {"job": wanted}
+            calls = {"job": wanted} | ({"job_count": 1} if wanted > LOOKUP_IN_THREAD else {})
             store = CountingStore(stored)
             events = [JobAppeared(Job(f"w{i}", RUNNING, "r1"), NOW) for i in range(wanted)]
             events.append(JobAppeared(Job("known", RUNNING, "r1"), NOW))
@@ -508,3 +514,23 @@ async def test_no_client_stops_the_session() -> None:
     assert isinstance(status, PollStatus) and status.health.state == "stopped"
     assert status.health.error is not None
     assert "credentials" in status.health.error.describe()
+
+
+def test_lookup_reads_the_workspace_whole_when_most_jobs_are_unseen(tmp_path, monkeypatch) -> None:
+    from jobwatch.tui.model import READ_WHOLE_OVER_SHARE, WorkspaceHistory
+
+    store = HistoryStore(tmp_path / "h.db")
+    stored = [Job(f"job-{i:04d}", Status(1, "RUNNING"), f"r{i}") for i in range(400)]
+    store.record("ws", stored, 100.0)
+    history = WorkspaceHistory(store, "ws")
+    one_by_one = []
+    real_job = store.job
+    monkeypatch.setattr(store, "job", lambda ws, wid: one_by_one.append(wid) or real_job(ws, wid))
+    many = [j.workflow_id for j in stored[:200]] + [f"new-{i}" for i in range(300)]
+    assert READ_WHOLE_OVER_SHARE * 400 < 200 + 300
+    found = history.lookup(many)
+    assert sorted(found) == sorted(many[:200]) and one_by_one == []  # one read, not 500
+    few = many[:40] + ["new-x"]  # 41 of 400 stored: one by one
+    assert sorted(history.lookup(few)) == sorted(many[:40]) and len(one_by_one) == 41
+    assert history.lookup(few) == {k: v for k, v in found.items() if k in few}
+    store.close()
