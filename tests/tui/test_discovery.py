@@ -123,6 +123,9 @@ async def test_many_never_seen_jobs_are_looked_up_in_a_thread_one_by_one():
         def jobs(self, workspace_id):  # the whole workspace: never read per tick
             raise AssertionError("read every stored job")
 
+        def job_count(self, workspace_id):  # a few new jobs of a large workspace
+            return 100_000
+
     shown = JobIndex()
     shown.upsert([JobRow("old", Status(2, "COMPLETED"), "r", 1.0, 1.0)])
     session = SimpleNamespace(initial={}, history=WorkspaceHistory(Store(), WS))
