@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from jobwatch import __version__
 from jobwatch.sanitize import visible
+from jobwatch.simulator.names import HOSTILE_KINDS
 from jobwatch.statuses import FAILURE_CODES, IN_ORDER
 from jobwatch.store.config import (
     MAX_ANSWER_MIB,
@@ -52,21 +53,6 @@ MAX_REQUEST_TIMEOUT = 600.0
 MAX_MISSING_AFTER = 1_000_000
 #: --heartbeat's upper bound (a day)
 MAX_HEARTBEAT = 86400.0
-#: `simulate --hostile`'s kinds: jobwatch.simulator.hostile.HOSTILE_KINDS, not imported here (the
-#: simulator costs every command ~17 ms); tests/integration/test_cli_when.py pins the two together
-HOSTILE_KINDS = (
-    "escapes",
-    "huge_field",
-    "deep_nesting",
-    "huge_int",
-    "beyond_int64",
-    "gzip_bomb_1mb",
-    "gzip_bomb_10mb",
-    "trickle",
-    "endless",
-    "slow_headers",
-    "retry_after",
-)
 #: the formats of --output; --json is one of them (see OUTPUT_HELP)
 OUTPUT_FORMATS = ("table", "json", "jsonl")
 
@@ -661,8 +647,6 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         "Let the workspace grow while it is watched: every --grow-every seconds, --new-share of the "
         "running jobs appear as new jobs and --finish-share of them finish.",
     )
-    # The orders are jobwatch.simulator.scenarios.GROWTH_ORDERS (not imported here, to keep
-    # `jobwatch --help` fast); tests/integration/test_simulator.py pins the two together.
     grow.add_argument(
         "--grow",
         metavar="ORDER",

@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 import orjson
 
-from jobwatch.simulator.hostile import HOSTILE_KINDS
+from jobwatch.simulator.names import HOSTILE_KINDS
 from jobwatch.simulator.scenarios import copy_job
 
 MALFORMED_KINDS = (

@@ -37,19 +37,6 @@ from jobwatch.simulator.scenarios import copy_job
 if TYPE_CHECKING:
     from jobwatch.simulator.faults import Faults
 
-HOSTILE_KINDS = (
-    "escapes",
-    "huge_field",
-    "deep_nesting",
-    "huge_int",
-    "beyond_int64",
-    "gzip_bomb_1mb",
-    "gzip_bomb_10mb",
-    "trickle",
-    "endless",
-    "slow_headers",
-    "retry_after",
-)
 #: what each attack in EVIL would do to a terminal that interprets it
 EVIL_PARTS = {
     "osc52_clipboard": "\x1b]52;c;aGFja2VkIGNsaXBib2FyZA==\x07",  # clipboard := "hacked clipboard"

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 import orjson
 
 from jobwatch.models import API_NAMES
+from jobwatch.simulator.names import GROWTH_ORDERS
 
 SCENARIOS = ("demo", "bulk", "static", "empty")
 DEMO_MAX_JOBS = 60
-#: where a growing bulk workspace puts its new jobs (see Growth)
-GROWTH_ORDERS = ("append", "prepend", "reorder", "mixed")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -297,10 +298,15 @@ def test_simulate_hostile_serves_what_it_names(tmp_path):
 
 
 def test_simulate_hostile_lists_its_kinds(capsys):
-    from jobwatch.cli.parser import HOSTILE_KINDS
-    from jobwatch.simulator.hostile import HOSTILE_KINDS as SIMULATED
+    from jobwatch.simulator.names import HOSTILE_KINDS as SIMULATED
 
-    assert HOSTILE_KINDS == SIMULATED  # the parser's copy (it must not import the simulator)
+    # the parser names them from jobwatch.simulator.names without loading the simulator
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, jobwatch.cli.parser; print(sorted(m for m in "
+         "sys.modules if m.startswith('jobwatch.simulator')))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert loaded.strip() == "['jobwatch.simulator', 'jobwatch.simulator.names']"
     help_text = " ".join(subprocess.run(jobwatch_argv("simulate", "--help"), capture_output=True,
                                         text=True).stdout.split())  # fmt: skip
     assert ", ".join(SIMULATED) in help_text

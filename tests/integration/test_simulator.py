@@ -17,7 +17,8 @@ import pytest
 from jobwatch.api.decode import parse_jobs
 from jobwatch.errors import BadResponse
 from jobwatch.simulator.faults import MALFORMED_KINDS, Faults
-from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID, HOSTILE_KINDS
+from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID
+from jobwatch.simulator.names import HOSTILE_KINDS
 from jobwatch.simulator.scenarios import (
     DEMO_MAX_JOBS,
     STATIC_JOBS,
