@@ -7,6 +7,7 @@ make the new entry fail at first use (plain http, an unset credential variable).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from jobwatch.cli.output import field, workspace_record, write_records
@@ -14,7 +15,7 @@ from jobwatch.cli.parser import EXIT_OK, NOTHING_CONFIGURED
 
 if TYPE_CHECKING:
     from jobwatch.session import Flags
-    from jobwatch.store.config import WorkspaceInput
+    from jobwatch.store.config import Config, WorkspaceInput
 
 #: how `workspaces add` names each field of the entry in its errors
 ADD_LABELS = {
@@ -83,22 +84,24 @@ def cmd_workspaces_add(flags: Flags, entry: WorkspaceInput, *, make_default: boo
 
 
 def cmd_workspaces_remove(flags: Flags, name: str) -> int:
-    from jobwatch.session import Session
-    from jobwatch.store.config import save_config
-
-    config = Session.load(flags).config
-    config.remove_workspace(name)
-    save_config(config)
-    print(f"removed workspace {field(name)}")
-    return EXIT_OK
+    return _edit_config(
+        flags, lambda config: config.remove_workspace(name), f"removed workspace {field(name)}"
+    )
 
 
 def cmd_workspaces_default(flags: Flags, name: str) -> int:
+    return _edit_config(
+        flags, lambda config: config.set_default(name), f"default workspace: {field(name)}"
+    )
+
+
+def _edit_config(flags: Flags, edit: Callable[[Config], object], done: str) -> int:
+    """Load the config, `edit` it (it raises what a person must fix), save it, say `done`."""
     from jobwatch.session import Session
     from jobwatch.store.config import save_config
 
     config = Session.load(flags).config
-    config.set_default(name)
+    edit(config)
     save_config(config)
-    print(f"default workspace: {field(name)}")
+    print(done)
     return EXIT_OK
