@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from jobwatch.simulator.server import Simulator
+from tests.support.cli import sim_flags
 from tests.support.rawpty import RawTerminal, jobwatch_argv
 
 pytest.importorskip("ptyprocess")
@@ -48,17 +49,7 @@ def environment(sim: Simulator, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def watch_argv(sim: Simulator) -> list[str]:
-    return jobwatch_argv(
-        "watch",
-        "--base-url",
-        str(sim.base_url),
-        "--workspace-id",
-        sim.workspace_id,
-        "--organization-id",
-        sim.organization_id,
-        "--interval",
-        "0.25",
-    )
+    return jobwatch_argv("watch", *sim_flags(sim), "--interval", "0.25")
 
 
 def focused_then_away(term: RawTerminal, sim: Simulator, expected: str) -> str:

@@ -25,6 +25,7 @@ import pytest
 from jobwatch.sanitize import is_clean, visible
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.history import HistoryStore
+from tests.support.cli import sim_flags
 from tests.support.rawpty import (
     RAW_MARKERS,
     RawTerminal,
@@ -45,17 +46,7 @@ TITLE = r"jobwatch — \d+ running, \d+ failed"
 
 
 def dashboard(sim: Simulator, tmp_path: Path, *, data_dir: Path | None = None, size=(120, 40)):
-    argv = jobwatch_argv(
-        "watch",
-        "--base-url",
-        str(sim.base_url),
-        "--workspace-id",
-        sim.workspace_id,
-        "--organization-id",
-        sim.organization_id,
-        "--interval",
-        "0.25",
-    )
+    argv = jobwatch_argv("watch", *sim_flags(sim), "--interval", "0.25")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SHARELY_ACCESS_TOKEN": sim.token,

@@ -25,6 +25,7 @@ import pytest
 
 from jobwatch.simulator.scenarios import STATIC_JOBS
 from jobwatch.simulator.server import Simulator
+from tests.support.cli import sim_flags
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -245,15 +246,7 @@ def test_second_workspace_chosen_in_the_picker(sim: Simulator, tmp_path: Path):
 def test_watch_with_flags_and_no_config(sim: Simulator, tmp_path: Path):
     """`watch --base-url … --workspace-id … --organization-id … --interval S`: no config needed."""
     user = User(tmp_path, SHARELY_ACCESS_TOKEN=sim.token)
-    flags = [
-        "--base-url",
-        str(sim.base_url),
-        "--workspace-id",
-        sim.workspace_id,
-        "--organization-id",
-        sim.organization_id,
-    ]
-    with user.terminal("watch", *flags, "--interval", "0.25") as term:
+    with user.terminal("watch", *sim_flags(sim), "--interval", "0.25") as term:
         term.screen_until(
             lambda s: RUNNING_ID in s and "Static Test Workspace" in s,
             "the jobs and the workspace name",

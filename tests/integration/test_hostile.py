@@ -33,6 +33,7 @@ from jobwatch.simulator.hostile import EVIL, EVIL_WORKFLOW_ID, U64_MAX
 from jobwatch.simulator.server import Simulator
 from jobwatch.store.history import HistoryStore
 from jobwatch.store.paths import CONFIG_ENV, DATA_DIR_ENV
+from tests.support.cli import sim_flags
 
 #: the answer limit for in-process cases (the default, 128 MiB, is for the RSS cases)
 SMALL_LIMIT = 4 * 1024 * 1024
@@ -97,8 +98,7 @@ def test_a_tracked_wait_ignores_the_job_the_answer_holds_unasked(sim, tmp_path):
     )
     done = subprocess.run(
         [sys.executable, "-m", "jobwatch", "wait", "--output", "jsonl", "job-a", "job-b"]
-        + ["--base-url", sim.base_url, "--workspace-id", sim.workspace_id]
-        + ["--organization-id", sim.organization_id, "--timeout", "20"],
+        + [*sim_flags(sim), "--timeout", "20"],
         env=env,
         capture_output=True,
         text=True,

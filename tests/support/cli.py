@@ -8,6 +8,18 @@ import time
 from jobwatch.cli.main import main
 
 
+def sim_flags(sim) -> list[str]:
+    """The connection options that name the simulator's workspace on a command line."""
+    return [
+        "--base-url",
+        str(sim.base_url),
+        "--workspace-id",
+        sim.workspace_id,
+        "--organization-id",
+        sim.organization_id,
+    ]
+
+
 def run(capsys, *argv):
     """Run `jobwatch ARGV`; return (exit code, stdout, stderr), and fail on any traceback."""
     code = main(list(argv))
