@@ -43,12 +43,13 @@ from jobwatch.store.history import HistoryStore, JobRecord
 from jobwatch.tui.messages import JobsChanged, PollStatus, SessionMessage, WorkspaceNamed
 from jobwatch.tui.model import (
     LOOKUP_IN_THREAD,
+    EndingNotices,
     Health,
     JobRow,
     Notice,
     ShownRows,
     WorkspaceHistory,
-    finished_notices,
+    ended_in,
     health_after,
     row_of,
     timed_rows,
@@ -108,6 +109,8 @@ class Session:
     initial: dict[str, JobRecord] = field(default_factory=dict)
     last_error_id: str | None = None
     history_warned: bool = False
+    #: the toasts of jobs that ended, at most a batch every few seconds
+    endings: EndingNotices = field(default_factory=EndingNotices)
     #: the detail pane's job changed in this tick: re-read its history once the tick is stored
     detail_stale: bool = False
     #: set once the screen has shown the rows of the latest tick (the worker then lets it be stored)
@@ -176,9 +179,11 @@ class Session:
         paused = self.poller is not None and self.poller.paused
         return now - health.last_success > 3 * self.interval and not paused
 
-    def absorb(self, events: Sequence[Event]) -> TickNews:
+    def absorb(self, events: Sequence[Event], now: float) -> TickNews:
         """What a tick's events tell the user; remembers the last errorId and a history failure."""
-        notices, failed = finished_notices(events, self.initial)
+        ended = [job for job, _ in ended_in(events, self.initial)]
+        failed = any(job.status.is_failure for job in ended)
+        notices = self.endings.add(ended, now)
         completed = False
         for event in events:
             if isinstance(event, PollCompleted):

@@ -260,6 +260,34 @@ async def test_terminal_state_notifies_and_updates_title(sim, history, tmp_path)
         assert any(RUNNING_ID in m for m in messages)
 
 
+async def test_an_ending_soon_after_another_waits_for_the_gap_then_is_told(sim, history, tmp_path):
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) == 12)
+        screen = screen_of(app)
+        endings = screen.session.endings
+        endings.gap = 3.0  # the default's behaviour, sooner
+        other = next(
+            wid
+            for wid in table.visible_keys()
+            if table.row(wid).status.code == 1 and wid != RUNNING_ID
+        )
+
+        def told(wid: str) -> bool:
+            return any(wid in n.message for n in app._notifications)
+
+        sim.set_status(RUNNING_ID, 2)
+        await wait_for(pilot, lambda: told(RUNNING_ID), what="the first ending's toast")
+        first = time.monotonic()
+        sim.set_status(other, 3)
+        await wait_for(pilot, lambda: table.row(other).status.code == 3, what="the second ending")
+        if time.monotonic() - first < endings.gap - 0.5:
+            assert not told(other)  # held: shown no sooner than the gap after the first
+        await wait_for(pilot, lambda: told(other), what="the held toast", timeout=8)
+        assert time.monotonic() - first >= endings.gap - 1.0  # the next poll or 1 s tick after it
+
+
 async def test_failing_poll_keeps_data_shows_banner_and_recovers(sim, history, tmp_path):
     app = make_app(sim, history, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

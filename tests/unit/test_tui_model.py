@@ -33,12 +33,14 @@ from jobwatch.tui.messages import JobsChanged, PollStatus, WorkspaceNamed
 from jobwatch.tui.model import (
     LOOKUP_IN_THREAD,
     MAX_NOTIFICATIONS,
+    NOTICE_GAP,
+    EndingNotices,
     Health,
     JobRow,
     Notice,
     StatusCounts,
     WorkspaceHistory,
-    finished_notices,
+    ended_in,
     health_after,
     rows_for,
 )
@@ -270,7 +272,13 @@ class TestWorkspaceHistory:
 # ---------------------------------------------------------------- notifications
 
 
-class TestFinishedNotices:
+def told(events, initial=None, now=NOW, endings=None):
+    """The notices a tick's events give at `now` (a new EndingNotices unless one is given)."""
+    endings = EndingNotices() if endings is None else endings
+    return endings.add([job for job, _ in ended_in(events, initial or {})], now)
+
+
+class TestEndingNotices:
     def test_each_ending_is_told_failures_with_their_run_id(self) -> None:
         events = [
             StatusChanged(Job("ok-1", COMPLETED, "r1"), RUNNING, NOW),
@@ -278,13 +286,11 @@ class TestFinishedNotices:
             StatusChanged(Job("still", CONTINUED, "r3"), RUNNING, NOW),  # not an ending
             JobNotFound("gone", NOW),
         ]
-        notices, failed = finished_notices(events, {})
-        assert notices == [
+        assert told(events) == [
             Notice("ok-1", "✓ COMPLETED", "information", timeout=3, markup=False),
             Notice("bad-1\nrunId r2", "✗ FAILED", "error", timeout=8, markup=False),
             Notice("gone", "∅ NOT_FOUND", "information", timeout=3, markup=False),
         ]
-        assert failed
 
     def test_a_job_first_seen_finished_is_news_only_if_the_history_knew_it_running(self) -> None:
         initial = {
@@ -294,19 +300,39 @@ class TestFinishedNotices:
         events = [
             JobAppeared(Job(wid, CANCELLED, ""), NOW) for wid in ("was-running", "was-done", "new")
         ]
-        notices, failed = finished_notices(events, initial)
-        assert [n.message for n in notices] == ["was-running\nrunId unknown"] and failed
-        assert finished_notices([JobAppeared(Job("x", RUNNING, "r"), NOW)], initial) == ([], False)
+        assert [n.message for n in told(events, initial)] == ["was-running\nrunId unknown"]
+        assert told([JobAppeared(Job("x", RUNNING, "r"), NOW)], initial) == []
 
     def test_many_endings_make_one_summary(self) -> None:
         endings = [COMPLETED] * MAX_NOTIFICATIONS + [TIMED_OUT]
         events = [StatusChanged(Job(f"w{i}", s, "r"), RUNNING, NOW) for i, s in enumerate(endings)]
-        notices, failed = finished_notices(events, {})
         text = f"{MAX_NOTIFICATIONS + 1} jobs finished, 1 of them did not complete."
-        assert notices == [Notice(text, severity="error")] and failed
-        calm = finished_notices(events[:-1] + [events[0]], {})
-        assert calm[0][0].severity == "information" and not calm[1]
-        assert calm[0][0].message == f"{MAX_NOTIFICATIONS + 1} jobs finished, none failed."
+        assert told(events) == [Notice(text, severity="error")]
+        calm = told(events[:-1] + [events[0]])
+        assert calm == [Notice(f"{MAX_NOTIFICATIONS + 1} jobs finished, none failed.")]
+
+    def test_endings_within_the_gap_wait_and_are_told_together(self) -> None:
+        endings = EndingNotices()
+        one = [StatusChanged(Job("a", COMPLETED, "r"), RUNNING, NOW)]
+        assert [n.message for n in told(one, endings=endings)] == ["a"]
+        # three more ticks inside the gap: nothing shown, one of them a failure
+        for i, status in enumerate((COMPLETED, FAILED, COMPLETED)):
+            tick = [StatusChanged(Job(f"b{i}", status, "r"), RUNNING, NOW + 1 + i)]
+            assert told(tick, now=NOW + 1 + i, endings=endings) == []
+        assert endings.due(NOW + NOTICE_GAP - 0.1) == []
+        assert [n.message for n in endings.due(NOW + NOTICE_GAP)] == ["b0", "b1\nrunId r", "b2"]
+        assert endings.due(NOW + 3 * NOTICE_GAP) == []  # nothing left
+
+    def test_a_long_wait_is_one_summary_that_counts_every_ending(self) -> None:
+        endings = EndingNotices()
+        told([StatusChanged(Job("first", COMPLETED, "r"), RUNNING, NOW)], endings=endings)
+        for i in range(500):
+            status = FAILED if i % 100 == 0 else COMPLETED
+            told([StatusChanged(Job(f"j{i}", status, "r"), RUNNING, NOW)], endings=endings)
+        assert len(endings._held) == MAX_NOTIFICATIONS + 1  # bounded, whatever waits
+        assert endings.due(NOW + NOTICE_GAP) == [
+            Notice("500 jobs finished, 5 of them did not complete.", severity="error")
+        ]
 
 
 # ---------------------------------------------------------------- the session
@@ -370,13 +396,14 @@ class TestSession:
         session = Session.open(1, WORKSPACE, None, store=None)
         broken = HistoryFailed(HistoryError("history h.db: the disk is full"), NOW)
         error = ApiError("HTTP 429", status=429, error_id="e-7")
-        news = session.absorb([PollFailed(error, 1, 1.0, NOW + 1, NOW), broken])
+        news = session.absorb([PollFailed(error, 1, 1.0, NOW + 1, NOW), broken], NOW)
         assert news.notices == [
             Notice("history h.db: the disk is full", "History not saved", "warning", markup=False)
         ]
         assert not news.completed and not news.failed and session.last_error_id == "e-7"
         news = session.absorb(
-            [Recovered(3, NOW), broken, PollerStopped(None, NOW), PollCompleted(NOW, 1, 0, 1, 0.0)]
+            [Recovered(3, NOW), broken, PollerStopped(None, NOW), PollCompleted(NOW, 1, 0, 1, 0.0)],
+            NOW,
         )
         assert news.notices == [Notice("Connection recovered after 3 failed polls.")]
         assert news.completed and session.last_error_id == "e-7"

@@ -37,7 +37,7 @@ from jobwatch.tui.messages import (
     StatusFilterRequested,
     WorkspaceNamed,
 )
-from jobwatch.tui.model import JobRow, StatusCounts
+from jobwatch.tui.model import JobRow, Notice, StatusCounts
 from jobwatch.tui.poll_session import ClientFactory, FreezePolicy, Session, Sessions
 from jobwatch.tui.screens.job_actions import JobActions
 from jobwatch.tui.screens.job_alerts import JobAlerts
@@ -257,15 +257,8 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             elif self.detail.workflow_id in {row.workflow_id for row in message.rows}:
                 session.detail_stale = True
         self._history_note(message.events)
-        news = session.absorb(message.events)
-        for notice in news.notices:
-            self.notify(
-                notice.message,
-                title=notice.title,
-                severity=notice.severity,
-                timeout=notice.timeout,
-                markup=notice.markup,
-            )
+        news = session.absorb(message.events, self.clock())
+        self._show_notices(news.notices)
         rang = self._job_endings(session, message.events)
         if news.failed and self.bell_enabled and not rang:
             self.app.bell()
@@ -324,6 +317,17 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             self.table.stale = True
             self.header.set_state(health=session.worker_failed(event.worker.error))
 
+    def _show_notices(self, notices: Iterable[Notice]) -> None:
+        """Toasts for what a tick told (Session.absorb) or what waited (EndingNotices.due)."""
+        for notice in notices:
+            self.notify(
+                notice.message,
+                title=notice.title,
+                severity=notice.severity,
+                timeout=notice.timeout,
+                markup=notice.markup,
+            )
+
     # -- the once-a-second tick ----------------------------------------------------------
 
     def _tick(self) -> None:
@@ -337,6 +341,7 @@ class MainScreen(Prompts, JobActions, JobAlerts):
         if overdue is not None:
             self.table.stale = overdue
         self._alert_tick(session, now)
+        self._show_notices(session.endings.due(now))
         wid = self.detail.workflow_id
         if wid is not None:
             row = self.table.row(wid)
