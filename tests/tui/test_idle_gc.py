@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from jobwatch.tui.app import JobwatchApp
-from jobwatch.tui.idle_gc import IdleCollector
+from jobwatch.tui.idle_gc import FORCE_AFTER, IdleCollector
 from tests.support.tui import (
     idle_app,
 )
@@ -140,3 +140,15 @@ async def test_the_dashboard_takes_full_collections_over_and_gives_them_back(tmp
         assert app.idle_gc._last_input > 0.0  # a key press counts as input
     assert gc.get_threshold() == before
     assert not app.idle_gc.active
+
+
+def test_by_default_minutes_of_unbroken_input_pass_without_a_forced_collection() -> None:
+    # ~5 generation-1 collections a second at 100k jobs with keys held (jobwatch.tui.idle_gc)
+    idle, fake, clock = collector(quiet=1.0)
+    for second in range(180):
+        clock.now += 1
+        fake.count[2] = 5 * second
+        idle.input_seen()
+        assert not idle.tick(), f"forced after {second} s of input"
+    fake.count[2] = FORCE_AFTER
+    assert idle.tick()
