@@ -279,17 +279,36 @@ def told(events, initial=None, now=NOW, endings=None):
 
 
 class TestEndingNotices:
-    def test_each_ending_is_told_failures_with_their_run_id(self) -> None:
+    def test_one_ending_is_told_by_itself_a_failure_with_its_run_id(self) -> None:
+        ok = [StatusChanged(Job("ok-1", COMPLETED, "r1"), RUNNING, NOW)]
+        assert told(ok) == [Notice("ok-1", "✓ COMPLETED", "information", timeout=3, markup=False)]
+        bad = [StatusChanged(Job("bad-1", FAILED, "r2"), RUNNING, NOW)]
+        assert told(bad) == [
+            Notice("bad-1\nrunId r2", "✗ FAILED", "error", timeout=8, markup=False)
+        ]
+        gone = [JobNotFound("gone", NOW)]
+        assert told(gone) == [Notice("gone", "∅ NOT_FOUND", "information", timeout=3, markup=False)]
+
+    def test_a_few_endings_together_are_one_notice_naming_each(self) -> None:
         events = [
             StatusChanged(Job("ok-1", COMPLETED, "r1"), RUNNING, NOW),
             StatusChanged(Job("bad-1", FAILED, "r2"), RUNNING, NOW),
             StatusChanged(Job("still", CONTINUED, "r3"), RUNNING, NOW),  # not an ending
             JobNotFound("gone", NOW),
         ]
+        message = "✓ COMPLETED ok-1\n✗ FAILED bad-1\nrunId r2\n∅ NOT_FOUND gone"
         assert told(events) == [
-            Notice("ok-1", "✓ COMPLETED", "information", timeout=3, markup=False),
-            Notice("bad-1\nrunId r2", "✗ FAILED", "error", timeout=8, markup=False),
-            Notice("gone", "∅ NOT_FOUND", "information", timeout=3, markup=False),
+            Notice(message, "3 jobs finished, 1 failed", "error", timeout=8, markup=False)
+        ]
+        calm = told(events[:1] + events[3:])
+        assert calm == [
+            Notice(
+                "✓ COMPLETED ok-1\n∅ NOT_FOUND gone",
+                "2 jobs finished",
+                "information",
+                timeout=3,
+                markup=False,
+            )
         ]
 
     def test_a_job_first_seen_finished_is_news_only_if_the_history_knew_it_running(self) -> None:
@@ -315,12 +334,14 @@ class TestEndingNotices:
         endings = EndingNotices()
         one = [StatusChanged(Job("a", COMPLETED, "r"), RUNNING, NOW)]
         assert [n.message for n in told(one, endings=endings)] == ["a"]
-        # three more ticks inside the gap: nothing shown, one of them a failure
+        # three more polls inside the gap: nothing shown, one of them a failure
         for i, status in enumerate((COMPLETED, FAILED, COMPLETED)):
             tick = [StatusChanged(Job(f"b{i}", status, "r"), RUNNING, NOW + 1 + i)]
             assert told(tick, now=NOW + 1 + i, endings=endings) == []
         assert endings.due(NOW + NOTICE_GAP - 0.1) == []
-        assert [n.message for n in endings.due(NOW + NOTICE_GAP)] == ["b0", "b1\nrunId r", "b2"]
+        (held,) = endings.due(NOW + NOTICE_GAP)
+        assert held.title == "3 jobs finished, 1 failed"
+        assert held.message == "✓ COMPLETED b0\n✗ FAILED b1\nrunId r\n✓ COMPLETED b2"
         assert endings.due(NOW + 3 * NOTICE_GAP) == []  # nothing left
 
     def test_a_long_wait_is_one_summary_that_counts_every_ending(self) -> None:
