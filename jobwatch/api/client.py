@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from jobwatch import __version__
-from jobwatch.api.body import ACCEPT_ENCODING, read_body
+from jobwatch.api.body import ACCEPT_ENCODING, fix_mmap_threshold, read_body
 from jobwatch.api.credentials import (
     ApiKeyRejected,
     Credentials,
@@ -106,6 +106,7 @@ class SharelyClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         check_connection_security(conn)
+        fix_mmap_threshold()  # freed answers go back to the system (see there)
         self.conn = conn
         self._clock = clock
         self._base = conn.base_url.rstrip("/")

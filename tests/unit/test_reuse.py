@@ -226,3 +226,20 @@ def test_the_cache_keeps_the_jobs_of_the_first_answer_not_a_second_copy():
     handed_out = {id(job) for job in first}
     assert len(reordered) == len(first)
     assert all(id(job) in handed_out for job in reordered)
+
+
+def test_large_freed_answers_go_back_to_the_system_on_glibc(monkeypatch):
+    """fix_mmap_threshold sets glibc's mmap threshold once (and does nothing elsewhere)."""
+    import os
+    import sys
+
+    from jobwatch.api import body
+
+    monkeypatch.setattr(body, "_mmap_threshold_fixed", False)
+    monkeypatch.setattr(os, "confstr", lambda name: None)
+    assert body.fix_mmap_threshold() is False  # not glibc: nothing done
+    monkeypatch.undo()
+    monkeypatch.setattr(body, "_mmap_threshold_fixed", False)
+    glibc = sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    assert body.fix_mmap_threshold() is glibc
+    assert body.fix_mmap_threshold() is glibc
