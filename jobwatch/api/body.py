@@ -12,6 +12,8 @@ Only the encodings jobwatch asks for (ACCEPT_ENCODING) are decoded; any other is
 
 from __future__ import annotations
 
+import os
+import sys
 import zlib
 from collections.abc import Iterator
 
@@ -26,6 +28,38 @@ DECODE_STEP = 1024 * 1024
 _GZIP = zlib.MAX_WBITS | 16
 _ZLIB = zlib.MAX_WBITS
 _RAW_DEFLATE = -zlib.MAX_WBITS
+#: glibc's mallopt parameter, and the size from which every allocation is its own mapping
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1024 * 1024
+_mmap_threshold_fixed = False
+
+
+def fix_mmap_threshold() -> bool:
+    """Make glibc give every allocation of MMAP_THRESHOLD or more back to the system when freed
+    (once per process; True if glibc took it).
+
+    glibc serves an allocation past its mmap threshold (128 KiB at first) with its own mapping,
+    but each time such a block is freed it raises the threshold to the block's size: after the
+    first 12.7 MB answer of a 100k-job workspace is freed, the next ones come from the heap,
+    whose freed space stays in the process. Measured in the dashboard at 100k jobs, growing,
+    120x40: resident memory went 219 -> 233 -> 245 MB in two minutes, +25 MB at each read of the
+    whole list; with the threshold fixed at 1 MiB it stayed at 208-211 MB for nine minutes.
+    Costs ~3 ms (ctypes) once; elsewhere than glibc on Linux it does nothing.
+    """
+    global _mmap_threshold_fixed
+    if _mmap_threshold_fixed:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+        import ctypes
+
+        _mmap_threshold_fixed = ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    except (ValueError, OSError, AttributeError):
+        return False
+    return _mmap_threshold_fixed
 
 
 def size_text(nbytes: int) -> str:

@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from jobwatch import __version__
-from jobwatch.api.body import ACCEPT_ENCODING, read_body
+from jobwatch.api.body import ACCEPT_ENCODING, fix_mmap_threshold, read_body
 from jobwatch.api.credentials import (
     ApiKeyRejected,
     Credentials,
@@ -106,6 +106,7 @@ class SharelyClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         check_connection_security(conn)
+        fix_mmap_threshold()  # freed answers go back to the system (see there)
         self.conn = conn
         self._clock = clock
         self._base = conn.base_url.rstrip("/")
@@ -120,7 +121,8 @@ class SharelyClient:
         # the latest version of every job handed out, by its item's bytes
         self._items = ItemCache()
         self._first_answer = True
-        self._to_fill: bytes | None = None  # the first answer, parsed whole: see _fill
+        # the first answer, parsed whole, and the jobs it was parsed to: see _fill
+        self._to_fill: _Kept | None = None
         host = urlsplit(conn.base_url).hostname or ""
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -264,7 +266,7 @@ class SharelyClient:
         if not bodies:
             return FetchResult([], 0)
         await self._fill()
-        to_fill: bytes | None = None
+        to_fill: _Kept | None = None
         previous = self._answers
         answers: dict[bytes, _Kept] = {}
         nbytes = 0
@@ -300,7 +302,7 @@ class SharelyClient:
                     parsed = self._parse_or_bad(response)
                 forget = True
                 if cold:
-                    to_fill = content
+                    to_fill = _Kept(content, parsed)
             else:
                 parsed = decoded.jobs
                 entries.extend(decoded.entries)
@@ -327,21 +329,24 @@ class SharelyClient:
     async def _fill(self) -> None:
         """Remember the jobs of the first answer (parsed whole) by their bytes, in slices.
 
-        They are decoded again from the same bytes: equal to the jobs handed out, which is what
-        FetchResult.fresh promises of the jobs it leaves out."""
-        content, self._to_fill = self._to_fill, None
-        if content is None:
+        They are decoded again from the same bytes, which proves each item's bytes are that job's
+        (FetchResult.fresh promises the jobs it leaves out equal those handed out), and the cache
+        keeps the jobs handed out rather than the copies (jobwatch.api.reuse.decode_reusing)."""
+        kept, self._to_fill = self._to_fill, None
+        if kept is None:
             return
         with contextlib.suppress(BadResponse):
-            decoded = await self._decode_or_bad(content)
+            decoded = await self._decode_or_bad(kept.content, kept.jobs)
             if decoded is not None and decoded.fresh is not None:
                 self._items.commit(decoded.entries)
 
-    async def _decode_or_bad(self, content: bytes) -> Decoded | None:
+    async def _decode_or_bad(
+        self, content: bytes, same: Sequence[Job] | None = None
+    ) -> Decoded | None:
         """decode_reusing, where an exception it was not expected to raise is a BadResponse (its
         type only: its text could quote the body)."""
         try:
-            return await decode_reusing(content, self._items)
+            return await decode_reusing(content, self._items, same)
         except Exception as exc:
             error = BadResponse(f"the answer could not be parsed ({type(exc).__name__})")
         raise error

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -140,8 +140,15 @@ def _segments(content: bytes, start: int, end: int) -> Iterator[list[bytes]]:
         start = stop + len(separator) if cut >= 0 else end
 
 
-def _steps(content: bytes, cache: ItemCache, out: list[Decoded | None]) -> Iterator[None]:
-    """Match and decode `content` one slice per step; the result (or None) goes into `out`."""
+def _steps(
+    content: bytes,
+    cache: ItemCache,
+    out: list[Decoded | None],
+    same: Sequence[Job] | None = None,
+) -> Iterator[None]:
+    """Match and decode `content` one slice per step; the result (or None) goes into `out`.
+
+    `same`: the jobs handed out for these very bytes, in the answer's order (see decode_reusing)."""
     bounds = _bounds(content)
     if bounds is None or bounds == EMPTY:
         out.append(None if bounds is None else Decoded([], []))
@@ -151,9 +158,11 @@ def _steps(content: bytes, cache: ItemCache, out: list[Decoded | None]) -> Itera
     entries: list[tuple[bytes, Job]] = []
     seen: set[str] = set()
     get = cache.get
+    known = len(same) if same is not None else 0
     for pieces in _segments(content, *bounds):
         found: list[Job | None] = list(map(get, pieces))
         if None in found:
+            base = len(parsed)
             for i, job in enumerate(found):
                 if job is None:
                     piece = pieces[i]
@@ -162,6 +171,10 @@ def _steps(content: bytes, cache: ItemCache, out: list[Decoded | None]) -> Itera
                     except _NOT_A_JOB:
                         out.append(None)  # not a job on its own: the strict parser decides
                         return
+                    if base + i < known:
+                        kept = same[base + i]  # type: ignore[index]
+                        if kept == job:
+                            job = kept
                     found[i] = job
                     fresh.append(job)
                     entries.append((piece, job))
@@ -177,23 +190,32 @@ def _steps(content: bytes, cache: ItemCache, out: list[Decoded | None]) -> Itera
     out.append(Decoded(unique, None, entries))
 
 
-def decode_now(content: bytes, cache: ItemCache) -> Decoded | None:
+def decode_now(
+    content: bytes, cache: ItemCache, same: Sequence[Job] | None = None
+) -> Decoded | None:
     """`content` matched against `cache` at once; None if the strict parser must decide."""
     out: list[Decoded | None] = []
-    for _ in _steps(content, cache, out):
+    for _ in _steps(content, cache, out, same):
         pass
     return out[0]
 
 
-async def decode_reusing(content: bytes, cache: ItemCache) -> Decoded | None:
+async def decode_reusing(
+    content: bytes, cache: ItemCache, same: Sequence[Job] | None = None
+) -> Decoded | None:
     """`content` matched against `cache`, yielding to the event loop between slices when it is
     larger than SLICE_BYTES; None if the strict parser must decide (see the module's doc).
 
     The cache itself is not changed: commit `entries` once the whole fetch succeeded.
+
+    `same`: the jobs this client already handed out for these very bytes (the whole parse of
+    the first answer), in the answer's order: an item decoded anew that equals the job at its
+    position *is* that job from then on, so the cache holds no second copy of what the caller
+    keeps. Measured at 100k jobs: the copy was 29 MB (5 objects a job) of the dashboard's ~220.
     """
     if len(content) <= SLICE_BYTES:
-        return decode_now(content, cache)
+        return decode_now(content, cache, same)
     out: list[Decoded | None] = []
-    for _ in _steps(content, cache, out):
+    for _ in _steps(content, cache, out, same):
         await asyncio.sleep(0)
     return out[0]

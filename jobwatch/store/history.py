@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 from jobwatch.durations import FinishedRun, Typical, typical_from_samples
 from jobwatch.errors import UsageError
-from jobwatch.models import Job
+from jobwatch.models import Job, Status
 from jobwatch.store import history_reads as reads
 from jobwatch.store import history_writes as writes
-from jobwatch.store.coverage import Answer, Coverage, applied, plan_tick
+from jobwatch.store.coverage import Answer, Coverage, applied, plan_tick, stored_job
 from jobwatch.store.history_file import DEFAULT_BUSY_TIMEOUT, HistoryError, HistoryFile
 from jobwatch.store.history_reads import Annotation, JobRecord, Transition
 from jobwatch.store.paths import HISTORY_FILE_NAME, data_dir
@@ -182,8 +182,9 @@ class HistoryStore:
         coverage = self._cache.get(workspace_id)
         if coverage is None:
             self._seen_id = _max_transition_id(conn)
+            statuses: dict[int, Status] = {}
             state = {
-                wid: (code, run_id)
+                wid: stored_job(wid, code, run_id, statuses)
                 for wid, code, run_id in conn.execute(
                     "SELECT workflow_id, status_code, run_id FROM jobs WHERE workspace_id = ?",
                     (workspace_id,),
@@ -210,10 +211,11 @@ class HistoryStore:
             "SELECT workspace_id, workflow_id, status_code, run_id FROM transitions WHERE id > ? ORDER BY id",
             (self._seen_id,),
         )
+        statuses: dict[int, Status] = {}
         for workspace_id, wid, code, run_id in rows:
             coverage = self._cache.get(workspace_id)
             if coverage is not None:
-                coverage.state[wid] = (code, run_id)
+                coverage.state[wid] = stored_job(wid, code, run_id, statuses)
         self._seen_id = newest
 
     # -- reading -------------------------------------------------------------------

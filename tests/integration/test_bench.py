@@ -148,9 +148,9 @@ async def test_a_poll_where_nothing_changed_parses_and_records_nothing(monkeypat
     parsed = []
     real_decode = api.decode_reusing
 
-    async def counted(body, cache):
+    async def counted(body, cache, *same):
         parsed.append(1)
-        return await real_decode(body, cache)
+        return await real_decode(body, cache, *same)
 
     monkeypatch.setattr(api, "decode_reusing", counted)
     try:

@@ -196,3 +196,50 @@ def test_a_changed_answer_decodes_only_its_new_and_changed_items_at_any_size(mon
     counting.calls = 0
     third = decode_now(orjson.dumps(rest + changed + new), cache)
     assert counting.calls == 0 and third.fresh == []
+
+
+def test_the_cache_keeps_the_jobs_of_the_first_answer_not_a_second_copy():
+    """The first large answer is parsed whole; the cache filled from its bytes afterwards holds
+    those very jobs (a copy of each was 29 MB at 100k jobs), so a later answer hands them out."""
+    import httpx
+
+    from jobwatch.api.client import SharelyClient
+    from jobwatch.api.decode import PARSE_IN_THREAD_BYTES
+    from jobwatch.api.transport import Connection
+
+    jobs = bulk(10_000)
+    bodies = [orjson.dumps(jobs), orjson.dumps(jobs), orjson.dumps(jobs[::-1])]
+    assert len(bodies[0]) > PARSE_IN_THREAD_BYTES  # the cold path: parsed whole
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bodies.pop(0))
+
+    async def main() -> list[list[Job]]:
+        async with SharelyClient(
+            Connection("https://api.test", "ws", "org"),
+            environ={"SHARELY_ACCESS_TOKEN": "tok"},
+            transport=httpx.MockTransport(handler),
+        ) as client:
+            return [(await client.fetch_jobs(None)).jobs for _ in range(3)]
+
+    first, _, reordered = asyncio.run(main())
+    handed_out = {id(job) for job in first}
+    assert len(reordered) == len(first)
+    assert all(id(job) in handed_out for job in reordered)
+
+
+def test_large_freed_answers_go_back_to_the_system_on_glibc(monkeypatch):
+    """fix_mmap_threshold sets glibc's mmap threshold once (and does nothing elsewhere)."""
+    import os
+    import sys
+
+    from jobwatch.api import body
+
+    monkeypatch.setattr(body, "_mmap_threshold_fixed", False)
+    monkeypatch.setattr(os, "confstr", lambda name: None)
+    assert body.fix_mmap_threshold() is False  # not glibc: nothing done
+    monkeypatch.undo()
+    monkeypatch.setattr(body, "_mmap_threshold_fixed", False)
+    glibc = sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    assert body.fix_mmap_threshold() is glibc
+    assert body.fix_mmap_threshold() is glibc
