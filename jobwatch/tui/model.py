@@ -119,6 +119,10 @@ class StatusCounts:
 
     def update(self, rows: Iterable[JobRow]) -> None:
         """Count these rows with their (new) status, each once."""
+        if not self._codes:
+            # nothing counted yet (the first answer): one pass, 100k rows 27-31 -> 12-22 ms
+            self.reset(rows)
+            return
         codes, counts = self._codes, self.counts
         for row in rows:
             wid, code = row.workflow_id, row.status.code
@@ -311,6 +315,10 @@ def timed_rows(
 ) -> list[JobRow]:
     """Table rows for the touched jobs, timed from their row, else their initial record, else
     what `found` (the history's records of the unseen ones) says."""
+    if not (initial or found or len(shown)):
+        # Nothing known of any job (the first answer): each is timed by its own event. 100k
+        # rows: 93-97 ms through the lookups below, 55-65 ms this way (2 cores, 3 runs).
+        return [JobRow(wid, job.status, job.run_id, at, at) for wid, (job, at) in touched.items()]
     known_row = shown.row
     rows = []
     for wid, (job, at) in touched.items():

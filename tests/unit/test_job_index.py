@@ -435,3 +435,19 @@ def test_sorted_entries_equals_sorted_whatever_the_prefixes() -> None:
         got = sorted_entries(entries)
         assert got == sorted(entries)
         assert all(a is b for a, b in zip(got, sorted(entries), strict=True))
+
+
+def test_the_first_upsert_into_an_empty_index_leaves_the_state_of_one_by_one_upserts() -> None:
+    rows = big(500)
+    rows.append(dataclasses.replace(rows[3], status=FAILED))  # a workflowId twice: the last wins
+    bulk, single = JobIndex(), JobIndex()
+    assert bulk.upsert(rows) is Change.ORDER
+    single.upsert(rows[:1])
+    for r in rows[1:]:
+        single.upsert([r])
+    assert [r.workflow_id for r in bulk] == [r.workflow_id for r in single]
+    assert bulk.row(rows[3].workflow_id) == rows[-1]
+    assert bulk.keys() == single.keys()
+    assert bulk.generation == 1 and bulk.version(rows[0].workflow_id) == 1
+    assert bulk.upsert([]) is Change.NONE and bulk.generation == 2
+    assert JobIndex().upsert([]) is Change.NONE
