@@ -127,16 +127,22 @@ def cmd_watch(flags: Flags, job_ids: Sequence[str], *, bare: bool, plain: bool) 
     if job_id_args.STDIN in job_ids:
         keys_from_the_terminal()
     require_terminal()
-    from jobwatch.tui.app import run_dashboard
+    from jobwatch.tui import idle_gc
 
-    warnings: list[str] = []
-    history = open_history(warn=warnings.append)
+    idle_gc.hold_start()  # until the first rows are painted (jobwatch.tui.idle_gc)
     try:
-        return run_dashboard(
-            session, workspace=name, job_ids=ids, history=history, warnings=warnings
-        )
+        from jobwatch.tui.app import run_dashboard
+
+        warnings: list[str] = []
+        history = open_history(warn=warnings.append)
+        try:
+            return run_dashboard(
+                session, workspace=name, job_ids=ids, history=history, warnings=warnings
+            )
+        finally:
+            close(history)
     finally:
-        close(history)
+        idle_gc.end_start_hold()
 
 
 def seed_demo(sim: Simulator, history: HistoryStore, target: Target, *, seed: int) -> int:

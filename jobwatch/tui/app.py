@@ -50,7 +50,7 @@ from jobwatch.statuses import API_CODES, STATUSES
 from jobwatch.store.config import DEFAULT_THEME, Config, WorkspaceConfig, load_config, save_config
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.alerts import Alerts
-from jobwatch.tui.idle_gc import IdleCollector
+from jobwatch.tui.idle_gc import START_HOLD_LIMIT, IdleCollector, end_start_hold
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
 from jobwatch.tui.textual_private import write_to_terminal
@@ -192,6 +192,7 @@ class JobwatchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.idle_gc.start()
         self.set_interval(0.5, self.idle_gc.tick, name="idle-gc")
+        self.set_timer(START_HOLD_LIMIT, end_start_hold, name="gc-start-hold")
         if not self.is_headless:
             self._catch_signals()
         if self.notify_environ is not None or not self.is_headless:
@@ -229,6 +230,7 @@ class JobwatchApp(App[int]):
         self.alerts.set_focus(False)
 
     def on_unmount(self) -> None:
+        end_start_hold()
         self.idle_gc.stop()
         loop = asyncio.get_running_loop()
         for sig in self._signals:
@@ -345,6 +347,7 @@ class JobwatchApp(App[int]):
 
     async def on_main_screen_ready(self, _: MainScreen.Ready) -> None:
         self._screen_ready = True
+        self.main_screen.table.on_first_rows = end_start_hold
         self._show_route_note()
         for warning in self.theme_warnings:
             self._theme_warning(warning)

@@ -17,9 +17,10 @@ the first item instead would save that at the price of one trick per sort mode.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 from jobwatch.statuses import rank as status_rank
@@ -97,6 +98,38 @@ def merge(
         start = i
     merged.extend(kept[start:])
     return merged
+
+
+#: A full sort groups the entries by everything but their workflowId first when there are at most
+#: len/GROUPED_SORT_SHARE groups (`sorted_entries`).
+GROUPED_SORT_SHARE = 8
+_workflow_id_of = itemgetter(-1)
+
+
+def sorted_entries(entries: Collection[SortEntry]) -> list[SortEntry]:
+    """`sorted(entries)`, faster when many entries differ only in their workflowId.
+
+    The first answer's rows all share their first seen and last change (the moment it came), so
+    sorting their tuples compared pin, time and ID as objects for every pair: 117-148 ms at 100k
+    rows on the 2-core machine. Grouped by the rest of the entry (one dict pass) and each group
+    sorted by its IDs alone (plain str comparisons), 40-56 ms. With many distinct prefixes (e.g.
+    every row changed at its own time) the grouping gives up after len/GROUPED_SORT_SHARE groups
+    and the tuples are sorted as before (~2 ms more at 100k).
+    """
+    limit = len(entries) // GROUPED_SORT_SHARE
+    groups: dict[SortEntry, list[SortEntry]] = {}
+    for entry in entries:
+        prefix = entry[:-1]
+        group = groups.get(prefix)
+        if group is None:
+            if len(groups) >= limit:
+                return sorted(entries)
+            groups[prefix] = group = []
+        group.append(entry)
+    ordered: list[SortEntry] = []
+    for prefix in sorted(groups):
+        ordered.extend(sorted(groups[prefix], key=_workflow_id_of))
+    return ordered
 
 
 class Change(Enum):
@@ -181,6 +214,8 @@ class JobIndex:
 
     def upsert(self, rows: Iterable[JobRow]) -> Change:
         """Add rows, or replace the rows with the same workflowId."""
+        if not self._rows and self._matching is None:
+            return self._fill(rows)
         stored = self._rows
         versions = self._versions
         entries = self._entries
@@ -227,6 +262,21 @@ class JobIndex:
             self._dirty = True
             return Change.ORDER
         return Change.ROWS if changed else Change.NONE
+
+    def _fill(self, rows: Iterable[JobRow]) -> Change:
+        """`upsert` into an empty index without filters (the first answer): the same state in a
+        few C-level passes, 100k rows 50-62 -> 37-44 ms (2 cores, 3 runs)."""
+        self.generation += 1
+        stored = {row.workflow_id: row for row in rows}  # a workflowId twice: the last one
+        if not stored:
+            return Change.NONE
+        key = self._key
+        self._rows = stored
+        self._versions = dict.fromkeys(stored, self.generation)
+        self._entries = entries = {wid: key(row) for wid, row in stored.items()}
+        self._pending.extend(entries.values())
+        self._dirty = True
+        return Change.ORDER
 
     def remove(self, ids: Iterable[str]) -> bool:
         """Remove the rows with these workflowIds (unknown ones are ignored); True if any was there."""
@@ -365,7 +415,7 @@ class JobIndex:
         live = [entry for entry in pending if get(entry[-1]) is entry]
         moved = len(pending) + len(stale) + len(flipped)
         full = moved * FULL_SORT_RATIO >= len(entries)
-        ordered = sorted(entries.values()) if full else merge(self._sorted, stale, live)
+        ordered = sorted_entries(entries.values()) if full else merge(self._sorted, stale, live)
         self._sorted = ordered
         self.last_rebuild = Rebuild(full, len(entries) if full else moved)
         matching = self._matching

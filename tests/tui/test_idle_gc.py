@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import gc
 
+from jobwatch.tui import idle_gc
 from jobwatch.tui.app import JobwatchApp
-from jobwatch.tui.idle_gc import FORCE_AFTER, IdleCollector
+from jobwatch.tui.idle_gc import FORCE_AFTER, IdleCollector, end_start_hold, hold_start
 from tests.support.tui import (
     idle_app,
+    make_app,
+    table_of,
+    wait_for,
 )
 
 
@@ -42,6 +46,14 @@ class FakeGc:
 
     def unfreeze(self):
         self.calls.append("unfreeze")
+
+    def disable(self):
+        self.calls.append("disable")
+        self.enabled = False
+
+    def enable(self):
+        self.calls.append("enable")
+        self.enabled = True
 
 
 class Clock:
@@ -152,3 +164,41 @@ def test_by_default_minutes_of_unbroken_input_pass_without_a_forced_collection()
         assert not idle.tick(), f"forced after {second} s of input"
     fake.count[2] = FORCE_AFTER
     assert idle.tick()
+
+
+def test_the_start_up_hold_stops_collections_and_ends_with_a_freeze() -> None:
+    fake = FakeGc()
+    hold_start(fake)
+    assert fake.calls == ["disable"] and not fake.enabled
+    assert end_start_hold(fake)
+    # what is alive is frozen before collections resume: the first young one does not walk it
+    assert fake.calls == ["disable", "freeze", "enable"] and fake.enabled
+    assert not end_start_hold(fake)  # once
+    assert fake.calls == ["disable", "freeze", "enable"]
+
+
+def test_the_start_up_hold_leaves_a_collector_that_was_off_alone() -> None:
+    fake = FakeGc()
+    fake.enabled = False
+    hold_start(fake)
+    assert not end_start_hold(fake)
+    assert fake.calls == [] and not fake.enabled
+
+
+async def test_the_dashboard_ends_the_start_up_hold_once_its_first_rows_are_painted(
+    sim, history, tmp_path
+) -> None:
+    app = make_app(sim, history, tmp_path)
+    hold_start()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = table_of(app)
+            # the hold lasts while there is nothing to show
+            assert not gc.isenabled() and idle_gc._start_hold
+            await wait_for(pilot, lambda: len(table) > 0, what="the first rows")
+            # at the next paint, not at the START_HOLD_LIMIT timer
+            await wait_for(pilot, lambda: gc.isenabled(), timeout=2.0, what="collections resumed")
+            assert not idle_gc._start_hold and table.on_first_rows is None
+    finally:
+        end_start_hold()
+        gc.enable()

@@ -124,6 +124,19 @@ class TestStatusCounts:
             assert 0 not in counts.counts.values()
             assert len(counts) == len(rows) and set(counts.ids()) == set(rows)
 
+    def test_the_first_update_counts_each_row_once_with_its_last_status(self) -> None:
+        rng = random.Random(5)
+        rows = [
+            job_row(f"w{rng.randrange(40)}", rng.choice(ALL_STATUSES), first=0, last=0)
+            for _ in range(100)
+        ]
+        at_once, one_by_one = StatusCounts(), StatusCounts()
+        at_once.update(rows)  # an empty count takes its first rows in one pass
+        for row in rows:
+            one_by_one.update([row])
+        assert at_once.counts == one_by_one.counts
+        assert set(at_once.ids()) == set(one_by_one.ids())
+
     def test_title_counts_active_and_failure_codes(self) -> None:
         counts = StatusCounts()
         statuses = [

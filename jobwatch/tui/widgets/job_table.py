@@ -152,6 +152,9 @@ class JobTable(ScrollView, can_focus=True):
         self._full_repaint_pending = False
         #: the ETA cell of a running row at a time (the screen sets it: WorkspaceFacts.eta_text)
         self.eta_of: Callable[[JobRow, float], str] = no_eta
+        #: called once, after the first paint that shows rows (the app ends its start-up hold of
+        #: the garbage collector there: jobwatch.tui.idle_gc)
+        self.on_first_rows: Callable[[], object] | None = None
 
     def __bool__(self) -> bool:
         return True
@@ -174,6 +177,9 @@ class JobTable(ScrollView, can_focus=True):
         rows = rows if isinstance(rows, Sequence) else list(rows)
         wider = self._id_widths.add(rows)
         change = self._index.upsert(rows)
+        if self.on_first_rows is not None and len(self._index):
+            first_rows, self.on_first_rows = self.on_first_rows, None
+            self.call_after_refresh(first_rows)
         if change is Change.ORDER:
             self._mark_dirty()
         elif change is Change.ROWS or wider:
