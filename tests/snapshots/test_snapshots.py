@@ -416,3 +416,28 @@ def test_when_eta_at_80x24(snap_compare, sim, tmp_path, utc) -> None:
     assert snap_compare(
         when_dashboard(sim, tmp_path), terminal_size=(80, 24), run_before=showing(ETA_ID)
     )
+
+
+async def _two_jobs_end(pilot, sim: Simulator) -> None:
+    await loaded(pilot)
+    app = pilot.app
+    table = app.main_screen.table
+    running = [w for w in table.visible_keys() if table.row(w).status.code == 1][:2]
+    assert len(running) == 2
+    sim.set_status(running[0], 2)
+    sim.set_status(running[1], 3)
+    await pilot.press("r")
+    await wait_until(
+        pilot,
+        lambda: any(n.title == "2 jobs finished, 1 failed" for n in app._notifications),
+        "one notice for both endings",
+    )
+    await freeze_cursors(pilot)
+    await pilot.pause()
+
+
+def test_two_endings_in_one_poll_are_one_notice(snap_compare, sim, tmp_path, utc) -> None:
+    async def run_before(pilot) -> None:
+        await _two_jobs_end(pilot, sim)
+
+    assert snap_compare(dashboard(sim, tmp_path), terminal_size=(120, 30), run_before=run_before)
