@@ -40,6 +40,7 @@ from jobwatch.events import (
     RunIdChanged,
     StatusChanged,
 )
+from jobwatch.models import Job
 from jobwatch.poller import JobSource, Poller
 from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
@@ -97,6 +98,8 @@ class TickNews:
     failed: bool
     #: the tick ended with a successful poll (its changes are stored)
     completed: bool
+    #: the jobs that ended in it, with when (`ended_in`: the alerts take them from here)
+    ended: list[tuple[Job, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -190,9 +193,10 @@ class Session:
 
     def absorb(self, events: Sequence[Event], now: float) -> TickNews:
         """What a tick's events tell the user; remembers the last errorId and a history failure."""
-        ended = [job for job, _ in ended_in(events, self.initial)]
-        failed = any(job.status.is_failure for job in ended)
-        notices = self.endings.add(ended, now)
+        ended = ended_in(events, self.initial)
+        jobs = [job for job, _ in ended]
+        failed = any(job.status.is_failure for job in jobs)
+        notices = self.endings.add(jobs, now)
         completed = False
         for event in events:
             if type(event) in _ABOUT_A_JOB:
@@ -211,7 +215,7 @@ class Session:
                 self.last_error_id = event.error.error_id or self.last_error_id
             elif isinstance(event, Recovered):
                 notices.append(Notice(f"Connection recovered after {event.failures} failed polls."))
-        return TickNews(notices, failed, completed)
+        return TickNews(notices, failed, completed, ended)
 
     def support_facts(self, row: JobRow) -> SupportFacts:
         """What a support ticket about `row` needs."""

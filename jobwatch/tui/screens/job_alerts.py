@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from jobwatch.models import Job
 from jobwatch.notify.policy import JobEnd
-from jobwatch.tui.model import JobRow, ended_in
+from jobwatch.tui.model import JobRow
 from jobwatch.tui.poll_session import Session
 from jobwatch.tui.screens.host import MainScreenHost
 from jobwatch.tui.widgets.detail import DetailFacts
@@ -48,10 +49,10 @@ class JobAlerts(MainScreenHost):
 
         self.run_worker(load(), group="typicals", exit_on_error=False)
 
-    def _job_endings(self, session: Session, events: Sequence) -> bool:
-        """Hand the jobs that ended in a tick to the alerts; True if that rang the bell."""
+    def _job_endings(self, session: Session, ended: Sequence[tuple[Job, float]]) -> bool:
+        """Hand the jobs that ended in a tick (TickNews.ended) to the alerts; True if that rang
+        the bell."""
         facts = self.facts
-        ended = ended_in(events, session.initial)
         if not ended or facts is None:
             return False
         facts.runs_ended(ended)

@@ -259,7 +259,7 @@ class MainScreen(Prompts, JobActions, JobAlerts):
         self._history_note(message.events)
         news = session.absorb(message.events, self.clock())
         self._show_notices(news.notices)
-        rang = self._job_endings(session, message.events)
+        rang = self._job_endings(session, news.ended)
         if news.failed and self.bell_enabled and not rang:
             self.app.bell()
         if news.completed:
