@@ -12,7 +12,8 @@ without looking at the whole answer when it can be: the same answer list as last
 hands the previous list back when the bytes did not change), or no job outside the answer and the
 answer's length as expected, or the positions where this answer's Job objects differ from the
 last one's; otherwise one set of the answer's IDs (~20 ms at 100k jobs).
-A poll of chosen IDs writes seen_at for the jobs it saw (O(IDs asked for)).
+A poll of chosen IDs notes the jobs it saw unchanged (O(IDs asked for)); HistoryStore writes
+those seen_at facts at most once a minute (jobwatch.store.history.SEEN_WRITE_EVERY).
 
 `Coverage` is the per-workspace memory behind this; it is rebuilt from the database whenever
 another connection has written (HistoryStore checks PRAGMA data_version).

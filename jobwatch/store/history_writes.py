@@ -70,7 +70,6 @@ def write_tick(
     conn: sqlite3.Connection,
     workspace_id: str,
     tick: Tick,
-    polled_at: float,
     last_full: float | None,
 ) -> None:
     """Write a planned tick's rows (transitions, jobs, runs, who is in the all-jobs answer)."""
@@ -116,12 +115,17 @@ def write_tick(
             " coalesce(?1, last_change)) WHERE workspace_id = ?2 AND workflow_id = ?3",
             ((last_full, workspace_id, wid) for wid in tick.absent),
         )
-    if tick.seen:
-        conn.executemany(
-            "UPDATE jobs SET seen_at = ?1 WHERE workspace_id = ?2 AND workflow_id = ?3"
-            " AND coalesce(seen_at, last_change) < ?1",
-            ((polled_at, workspace_id, wid) for wid in tick.seen),
-        )
+
+
+def write_seen(
+    conn: sqlite3.Connection, workspace_id: str, seen: Iterable[tuple[str, float]]
+) -> None:
+    """Move jobs' seen_at forward to when a poll of chosen IDs saw them unchanged (never back)."""
+    conn.executemany(
+        "UPDATE jobs SET seen_at = ?1 WHERE workspace_id = ?2 AND workflow_id = ?3"
+        " AND coalesce(seen_at, last_change) < ?1",
+        ((at, workspace_id, wid) for wid, at in seen),
+    )
 
 
 def _pairs(workspace_id: str, wids: Iterable[str]) -> Iterator[tuple[str, str]]:

@@ -6,7 +6,8 @@ Version 1 is the first schema. Version 2 adds observation windows and what they 
 - jobs.seen_at and jobs.in_full: when the job was last seen, kept cheap at 100k jobs: a job in the
   answer of the workspace's latest all-jobs poll (in_full = 1) was seen at polls.last_full, which
   one UPDATE per poll moves; seen_at is written only when a job changes, is seen by a poll of
-  chosen IDs, or leaves the all-jobs answer (then it keeps the last time it was in it);
+  chosen IDs (at most once a minute: history.SEEN_WRITE_EVERY), or leaves the all-jobs answer
+  (then it keeps the last time it was in it);
 - jobs.start_not_before / start_observed_at: the window in which the job's current run started;
 - polls.last_full: the latest successful poll of all jobs;
 - gaps: periods without a successful poll; runs: finished runs with both windows known (for

@@ -657,6 +657,47 @@ def test_a_poll_of_chosen_ids_sees_only_those(store: HistoryStore):
     assert windows(store, "z")[-1] == Window(1.0, 7.0)  # the polls at 3 and 5 did not ask for z
 
 
+def _stored_seen(db: Path, wid: str) -> float | None:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT seen_at FROM jobs WHERE workflow_id = ?", (wid,)).fetchone()[0]
+
+
+def test_seen_facts_of_chosen_id_polls_are_written_once_a_minute_and_on_close(db: Path):
+    """The dashboard polls its running jobs every 2 s: writing each one's seen_at every poll cost
+    most of its history writes at 100k jobs. In between writes they are kept in memory."""
+    x = job("x")
+    store = HistoryStore(db)
+    poll_all(store, [x], 1.0)
+    store.record(WS, [], 3.0, answer=Answer([x], ["x"]), interval=2.0)  # the first: at once
+    assert _stored_seen(db, "x") == 3.0
+    for at in (5.0, 7.0, 62.0):
+        store.record(WS, [], at, answer=Answer([x], ["x"]), interval=2.0)
+    assert _stored_seen(db, "x") == 3.0  # kept, not written
+    store.record(WS, [], 63.0, answer=Answer([x], ["x"]), interval=2.0)
+    assert _stored_seen(db, "x") == 63.0  # 60 s after the last write
+    store.record(WS, [], 65.0, answer=Answer([x], ["x"]), interval=2.0)
+    store.close()
+    assert _stored_seen(db, "x") == 65.0
+
+
+def test_a_change_after_unwritten_seen_facts_gets_the_narrow_window(db: Path):
+    x = job("x")
+    with HistoryStore(db) as store, HistoryStore(db) as other:
+        poll_all(store, [x], 1.0)
+        for at in (3.0, 5.0, 7.0):
+            store.record(WS, [], at, answer=Answer([x], ["x"]), interval=2.0)
+        done = [job("x", COMPLETED)]
+        store.record(WS, done, 9.0, answer=Answer(done, ["x"]), interval=2.0)
+        assert windows(store, "x")[-1] == Window(7.0, 9.0)
+        for at in (11.0, 13.0):
+            store.record(WS, [], at, answer=Answer(done, ["x"]), interval=2.0)
+        # another process (or this one after a crash) knows only what was written: the window
+        # it gives the next change is wider, and still true
+        again = [job("x", RUNNING, "r2")]
+        other.record(WS, again, 15.0, answer=Answer(again, ["x"]), interval=2.0)
+        assert windows(other, "x")[-1] == Window(9.0, 15.0)
+
+
 def test_an_id_asked_for_before_it_is_listed_appears_in_a_window(store: HistoryStore):
     store.record(WS, [], 10.0, answer=Answer([], ["new-1"]), interval=2.0)
     store.record(WS, [], 12.0, answer=Answer([], ["new-1"]), interval=2.0)
