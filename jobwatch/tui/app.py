@@ -53,7 +53,7 @@ from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.idle_gc import START_HOLD_LIMIT, IdleCollector, end_start_hold
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
-from jobwatch.tui.textual_private import write_to_terminal
+from jobwatch.tui.textual_private import break_strip_self_cycles, write_to_terminal
 from jobwatch.tui.watch_settings import kinds_of, notify_settings
 
 __all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
@@ -122,6 +122,7 @@ class JobwatchApp(App[int]):
             session = Session(config, Flags(interval=interval))
         elif session.config is not config:
             raise ValueError("the session must hold the app's config")
+        break_strip_self_cycles()
         self.session = session
         self.config = config
         self.start_workspace = workspace

@@ -5,15 +5,52 @@ title, OSC 2): `App.copy_to_clipboard` writes its OSC 52 through the same privat
 other private attribute the dashboard used was replaced by a public API (`on_click`, `on_paste`
 with `prevent_default`, a repaint flag of the table's own, the notifications' CSS).
 
-Checked against Textual 8.2.0 to 8.2.8 (`App._driver`, `Driver.write`, `Driver.is_headless`);
-tests/tui/test_textual_private.py fails if an upgrade removes them.
+`break_strip_self_cycles`: a Strip caches what `divide` and `crop_extend` return, and when that
+is the strip itself (one cut at its end; a crop that changes nothing) the strip holds itself in
+its own cache. Each such strip, with its seven FIFOCaches, is then freed only by the cyclic
+garbage collector. The compositor divides every line it paints this way: at 100k jobs, a key
+press left ~810 cyclic objects (65 strips), the young collections during held keys came every
+0.3 s (2-13 ms each) and moved ~300 objects a press to the oldest generation, and the first full
+collection after 70 s of keys took 478 ms (10k jobs, gc.callbacks). With the helper the strip
+does not keep itself: 100 presses left 423 cyclic objects instead of 81,003 (gc.DEBUG_SAVEALL).
+
+Checked against Textual 8.2.0 to 8.2.8 (`App._driver`, `Driver.write`, `Driver.is_headless`,
+`Strip.divide`, `Strip.crop_extend`, `Strip._divide_cache`, `Strip._crop_extend_cache`);
+tests/tui/test_textual_private.py fails if an upgrade removes or changes them.
 """
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable, Sequence
 
-__all__ = ["write_to_terminal"]
+from rich.style import Style
+from textual.app import App
+from textual.strip import Strip
+
+__all__ = ["break_strip_self_cycles", "write_to_terminal"]
+
+_divide = Strip.divide
+_crop_extend = Strip.crop_extend
+
+
+def _divide_keeping_no_self(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+    strips = _divide(self, cuts)
+    if len(strips) == 1 and strips[0] is self:
+        self._divide_cache.clear()  # it held [self]; the next call makes [self] again at once
+    return strips
+
+
+def _crop_extend_keeping_no_self(self: Strip, start: int, end: int, style: Style | None) -> Strip:
+    strip = _crop_extend(self, start, end, style)
+    if strip is self:
+        self._crop_extend_cache.clear()
+    return strip
+
+
+def break_strip_self_cycles() -> None:
+    """From now on, no Strip keeps itself in its own caches (idempotent; see the module doc)."""
+    Strip.divide = _divide_keeping_no_self  # type: ignore[method-assign]
+    Strip.crop_extend = _crop_extend_keeping_no_self  # type: ignore[method-assign]
 
 
 def write_to_terminal(app: App, data: str) -> bool:

@@ -1,14 +1,20 @@
-"""The one private part of Textual jobwatch uses (jobwatch/tui/textual_private.py) is still there:
-an upgrade that removes or renames it fails here, not silently on a user's terminal."""
+"""The private parts of Textual jobwatch uses (jobwatch/tui/textual_private.py) are still there
+and still do what the helpers expect: an upgrade that removes or changes them fails here, not
+silently on a user's terminal."""
 
 from __future__ import annotations
 
+import gc
 import inspect
+from collections.abc import Callable
 
+from rich.segment import Segment
 from textual.app import App
 from textual.driver import Driver
+from textual.strip import Strip
 
-from jobwatch.tui.textual_private import write_to_terminal
+from jobwatch.tui.textual_private import break_strip_self_cycles, write_to_terminal
+from tests.support.tui import make_app, table_of, wait_for
 
 
 def test_the_driver_is_where_the_helper_looks_for_it() -> None:
@@ -28,3 +34,63 @@ async def test_nothing_is_written_headless() -> None:
     app = App()
     async with app.run_test():
         assert write_to_terminal(app, "\x1b]2;title\x07") is False
+
+
+# -- strips that keep themselves (break_strip_self_cycles) -------------------------------------
+
+
+def _cyclic_strips(make: Callable[[], None]) -> int:
+    """How many Strips `make` leaves for the cyclic collector (not freed by reference counts)."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        make()
+        gc.collect()
+        return sum(1 for o in gc.garbage if isinstance(o, Strip))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def test_a_strip_that_divides_or_crops_to_itself_does_not_keep_itself() -> None:
+    def make() -> None:
+        strip = Strip([Segment("abc"), Segment("def")], 6)
+        assert strip.divide([6]) == [strip]
+        assert strip.crop_extend(0, 6, None) is strip
+
+    break_strip_self_cycles()
+    break_strip_self_cycles()  # twice: still one wrapper
+    assert _cyclic_strips(make) == 0
+
+
+def test_strips_divide_and_crop_as_before() -> None:
+    break_strip_self_cycles()
+    strip = Strip([Segment("abc"), Segment("def")], 6)
+    left, right = strip.divide([2, 6])
+    assert (left.text, right.text) == ("ab", "cdef")
+    assert strip.divide([2, 6]) == [left, right]  # still cached when it is not the strip itself
+    assert strip.crop_extend(1, 8, None).text == "bcdef  "
+    assert strip.divide([6])[0] is strip and strip.crop_extend(0, 6, None) is strip
+
+
+async def test_key_presses_in_the_dashboard_leave_no_cyclic_strips(sim, history, tmp_path) -> None:
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) >= 3, what="rows")
+
+        async def presses() -> None:
+            for key in ("down", "down", "up", "down", "up", "up"):
+                await pilot.press(key)
+                await pilot.pause()
+
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            await presses()
+            gc.collect()
+            left = [o for o in gc.garbage if isinstance(o, Strip)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        assert left == []
