@@ -218,6 +218,11 @@ class DetailPane(VerticalScroll, can_focus=True):
         """The job's history is not shown yet (it is being read)."""
         return self._shown is not None and self._shown[1] is None
 
+    @property
+    def transitions(self) -> Sequence | None:
+        """The history shown for `workflow_id` (None: none shown, or being read)."""
+        return None if self._shown is None else self._shown[1]
+
     def show(
         self,
         row,
