@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from jobwatch.store.history import JobHistory
+from jobwatch.store.history import NO_HISTORY, JobHistory
 from jobwatch.tui.model import JobRow
 from jobwatch.tui.poll_session import Session
 from jobwatch.tui.screens.host import MainScreenHost
@@ -71,7 +71,7 @@ class JobDetail(MainScreenHost):
         history = session.history
         found = history.histories([workflow_id])
         history.recent.put(history.recent.version, found)
-        return found.get(workflow_id) or JobHistory([], [], [])
+        return found.get(workflow_id) or NO_HISTORY
 
     def _history_stored(self, session: Session) -> None:
         """A tick is in the history: read the histories around the cursor again."""
