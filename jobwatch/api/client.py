@@ -338,7 +338,7 @@ class SharelyClient:
         with contextlib.suppress(BadResponse):
             decoded = await self._decode_or_bad(kept.content, kept.jobs)
             if decoded is not None and decoded.fresh is not None:
-                self._items.commit(decoded.entries)
+                await self._items.fill(decoded.entries)
 
     async def _decode_or_bad(
         self, content: bytes, same: Sequence[Job] | None = None

@@ -29,7 +29,7 @@ from jobwatch.store import history_reads as reads
 from jobwatch.store import history_writes as writes
 from jobwatch.store.coverage import Answer, Coverage, OldRow, applied, plan_tick, stored_job
 from jobwatch.store.history_file import DEFAULT_BUSY_TIMEOUT, HistoryError, HistoryFile
-from jobwatch.store.history_reads import Annotation, JobRecord, Transition
+from jobwatch.store.history_reads import NO_HISTORY, Annotation, JobHistory, JobRecord, Transition
 from jobwatch.store.paths import HISTORY_FILE_NAME, data_dir
 from jobwatch.store.schema import MIGRATIONS
 from jobwatch.windows import Gap
@@ -42,7 +42,9 @@ __all__ = [
     "Answer",
     "HistoryError",
     "HistoryStore",
+    "JobHistory",
     "JobRecord",
+    "NO_HISTORY",
     "MIGRATIONS",
     "Transition",
 ]
@@ -297,6 +299,21 @@ class HistoryStore:
     def run_chain(self, workspace_id: str, workflow_id: str) -> list[str]:
         """The distinct non-empty runIds of the job in the order first seen."""
         return self._file.read(lambda conn: reads.run_chain(conn, workspace_id, workflow_id))
+
+    def job_histories(
+        self, workspace_id: str, workflow_ids: Sequence[str]
+    ) -> dict[str, JobHistory]:
+        """The transitions, runIds and gaps (`transitions`, `run_chain`, `job_gaps`) of several
+        jobs in one read; a job never seen maps to NO_HISTORY."""
+        ids = list(workflow_ids)
+        return self._file.read(
+            lambda conn: reads.job_histories(conn, self._windows, workspace_id, ids)
+        )
+
+    @property
+    def writing(self) -> bool:
+        """Whether a write is under way (in any thread): a read now may wait behind it."""
+        return self._file.writing
 
     def last_poll(self, workspace_id: str) -> float | None:
         return self._file.read(lambda conn: reads.last_poll(conn, workspace_id))

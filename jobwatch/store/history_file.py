@@ -76,6 +76,8 @@ class HistoryFile:
         self._conn: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
+        self._writes = 0  # writes under way or waiting for the lock (see `writing`)
+        self._writes_lock = threading.Lock()
         self._target: tuple[str, bool] = (str(self.path), False)  # (database, is a URI)
         #: the schema version of the open file (older only when opened read-only)
         self.version = len(schema.MIGRATIONS)
@@ -249,6 +251,11 @@ class HistoryFile:
             except (sqlite3.Error, OSError) as exc:
                 raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
 
+    @property
+    def writing(self) -> bool:
+        """A write is under way or waiting for the lock, in some thread."""
+        return self._writes > 0
+
     def wrap(self, action):
         with self._lock:
             conn = self._connection()
@@ -277,7 +284,13 @@ class HistoryFile:
                 raise
             return result
 
-        return self.wrap(lambda conn: self._retry_locked(lambda: transaction(conn)))
+        with self._writes_lock:
+            self._writes += 1
+        try:
+            return self.wrap(lambda conn: self._retry_locked(lambda: transaction(conn)))
+        finally:
+            with self._writes_lock:
+                self._writes -= 1
 
     def close(self) -> None:
         with self._read_lock:

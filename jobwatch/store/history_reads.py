@@ -54,6 +54,20 @@ class JobRecord(msgspec.Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True)
+class JobHistory:
+    """What the detail pane shows of a job from the history: its transitions (oldest first),
+    its distinct runIds in the order first seen, and the gaps during its lifetime."""
+
+    transitions: list[Transition]
+    run_chain: list[str]
+    gaps: list[Gap]
+
+
+#: an empty history (a job the store never saw, or no store)
+NO_HISTORY = JobHistory([], [], [])
+
+
+@dataclass(frozen=True)
 class Annotation:
     label: str | None
     pinned: bool
@@ -229,6 +243,58 @@ def tracked(conn: sqlite3.Connection, workspace_id: str) -> list[str]:
         (workspace_id,),
     )
     return [row[0] for row in rows]
+
+
+#: the most workflow IDs bound in one query (SQLite's limit is 32766 since 3.32, 999 before)
+IDS_PER_QUERY = 500
+
+
+def job_histories(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str, workflow_ids: list[str]
+) -> dict[str, JobHistory]:
+    """`transitions`, `run_chain` and the gaps of `job_lifetime` for several jobs in a few
+    queries (the same answers as those functions, one job at a time); an unknown job: NO_HISTORY."""
+    found: dict[str, list[Transition]] = {}
+    ends: dict[str, tuple[float, int]] = {}
+    not_before = "not_before" if windows else "NULL"
+    for start in range(0, len(workflow_ids), IDS_PER_QUERY):
+        chunk = workflow_ids[start : start + IDS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT workflow_id, status_code, status_name, run_id, observed_at, {not_before}"
+            f" FROM transitions WHERE workspace_id = ? AND workflow_id IN ({marks}) ORDER BY id",
+            (workspace_id, *chunk),
+        )
+        for wid, code, name, run, at, nb in rows:
+            found.setdefault(wid, []).append(Transition(Status(code, name), run, at, nb))
+        for wid, last_change, code in conn.execute(
+            f"SELECT workflow_id, last_change, status_code FROM jobs"
+            f" WHERE workspace_id = ? AND workflow_id IN ({marks})",
+            (workspace_id, *chunk),
+        ):
+            ends[wid] = (last_change, code)
+    workspace_gaps = gaps(conn, windows, workspace_id) if windows and found else []
+    polled = last_poll(conn, workspace_id) if workspace_gaps else None
+    out: dict[str, JobHistory] = {}
+    for wid in workflow_ids:
+        transitions = found.get(wid)
+        if not transitions:
+            out[wid] = NO_HISTORY
+            continue
+        chain = [run for run in dict.fromkeys(t.run_id for t in transitions) if run]
+        job_gaps: list[Gap] = []
+        end = ends.get(wid)
+        if workspace_gaps and end is not None:
+            # job_lifetime's span, from the transitions already read
+            first = min(
+                t.observed_at if t.not_before is None else t.not_before for t in transitions
+            )
+            last_change, code = end
+            until = last_change if code in TERMINAL_CODES or polled is None else polled
+            until = max(until, last_change)
+            job_gaps = [g for g in workspace_gaps if g.started < until and g.ended > first]
+        out[wid] = JobHistory(transitions, chain, job_gaps)
+    return out
 
 
 def run_chain(conn: sqlite3.Connection, workspace_id: str, workflow_id: str) -> list[str]:

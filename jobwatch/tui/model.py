@@ -30,7 +30,8 @@ from jobwatch.events import (
 from jobwatch.formatting import status_symbol
 from jobwatch.models import NOT_FOUND, Job, Status
 from jobwatch.statuses import ACTIVE_CODES, FAILURE_CODES
-from jobwatch.store.history import HistoryStore, JobRecord, Transition
+from jobwatch.store.history import NO_HISTORY, HistoryStore, JobHistory, JobRecord, Transition
+from jobwatch.tui.detail_history import RecentHistories
 from jobwatch.windows import Window
 
 
@@ -186,6 +187,8 @@ class WorkspaceHistory:
     def __init__(self, store: HistoryStore | None, workspace_id: str) -> None:
         self.store = store
         self.workspace_id = workspace_id
+        #: the histories read for the detail pane (jobwatch.tui.screens.job_detail)
+        self.recent = RecentHistories()
 
     def records(self) -> list[JobRecord]:
         """Every job stored for the workspace, in the order first seen (raises JobwatchError)."""
@@ -236,6 +239,22 @@ class WorkspaceHistory:
             return transitions, self.store.run_chain(self.workspace_id, workflow_id)
         except JobwatchError:
             return [], []
+
+    def histories(self, workflow_ids: Sequence[str]) -> dict[str, JobHistory]:
+        """What the detail pane shows of these jobs (transitions, runIds, gaps), in one read;
+        blocking, so the dashboard calls it in a thread. Empty on a store error (the next read
+        tries again); without a store, every job has NO_HISTORY."""
+        if self.store is None:
+            return dict.fromkeys(workflow_ids, NO_HISTORY)
+        try:
+            return self.store.job_histories(self.workspace_id, workflow_ids)
+        except JobwatchError:
+            return {}
+
+    @property
+    def writing(self) -> bool:
+        """A history write is under way: a read on the event loop now could wait behind it."""
+        return self.store is not None and self.store.writing
 
     def run_chain(self, workflow_id: str) -> list[str]:
         if self.store is None:

@@ -123,8 +123,6 @@ class Session:
     history_warned: bool = False
     #: the toasts of jobs that ended, at most a batch every few seconds
     endings: EndingNotices = field(default_factory=EndingNotices)
-    #: the detail pane's job changed in this tick: re-read its history once the tick is stored
-    detail_stale: bool = False
     #: set once the screen has shown the rows of the latest tick (the worker then lets it be stored)
     shown: asyncio.Event | None = None
 

@@ -108,3 +108,25 @@ def idle_app(path: Path, *, demo: bool = False, theme: str | None = None) -> Job
         poll=False,
         demo=demo,
     )
+
+
+def when_app(sim: Simulator, tmp_path: Path, **kwargs) -> tuple[JobwatchApp, HistoryStore]:
+    """The screenshots' dashboard of the static simulator with their seeded history (past runs
+    per kind, a job 5 s in, one 30 minutes in, a failure seen within 2 s, a label, a pin)."""
+    from scripts.screenshots import seed_when_history, static_dashboard
+
+    store = HistoryStore(tmp_path / "when.sqlite3")
+    seed_when_history(store, sim)
+    return static_dashboard(sim, store, tmp_path / "config.toml", **kwargs), store
+
+
+async def loaded(pilot) -> None:
+    """Wait for the first successful poll and the typical durations."""
+    screen = pilot.app.main_screen
+    await wait_for(
+        pilot,
+        lambda: screen.session is not None and screen.session.health.state == "ok",
+        what="the first poll",
+    )
+    await wait_for(pilot, lambda: bool(screen.facts and screen.facts.typicals), what="typicals")
+    await pilot.pause()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from textual import events
@@ -26,10 +25,17 @@ from scripts.screenshots import (
     FAILED_ID,
     LABEL,
     SLOW_ID,
-    seed_when_history,
-    static_dashboard,
 )
-from tests.support.tui import RUNNING_ID, SIZE, make_app, screen_of, table_of, wait_for
+from tests.support.tui import (
+    RUNNING_ID,
+    SIZE,
+    loaded,
+    make_app,
+    screen_of,
+    table_of,
+    wait_for,
+    when_app,
+)
 
 PAUSED_ID = "role-assignment-8192a3b4"
 ITERM = {"TERM_PROGRAM": "iTerm.app"}
@@ -42,23 +48,6 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-def when_app(sim, tmp_path: Path, **kwargs):
-    store = HistoryStore(tmp_path / "when.sqlite3")
-    seed_when_history(store, sim)
-    return static_dashboard(sim, store, tmp_path / "config.toml", **kwargs), store
-
-
-async def loaded(pilot) -> None:
-    screen = pilot.app.main_screen
-    await wait_for(
-        pilot,
-        lambda: screen.session is not None and screen.session.health.state == "ok",
-        what="the first poll",
-    )
-    await wait_for(pilot, lambda: bool(screen.facts and screen.facts.typicals), what="typicals")
-    await pilot.pause()
 
 
 def line_of(table, workflow_id: str) -> str:

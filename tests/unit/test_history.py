@@ -982,3 +982,50 @@ def test_the_memory_of_a_stored_state_is_the_job_recorded_not_a_copy(store, db):
         assert loaded["j0"].status is loaded["j1"].status
     finally:
         reread.close()
+
+
+# -- what the detail pane reads (several jobs at once) -----------------------------------------
+
+
+def test_job_histories_answer_as_the_one_job_reads_do(store: HistoryStore, monkeypatch):
+    monkeypatch.setattr(history.reads, "IDS_PER_QUERY", 2)  # several queries of the same read
+    a, b = job("a"), job("b", RUNNING, "")
+    poll_all(store, [], 0.0)
+    poll_all(store, [a, b], 2.0)
+    poll_all(store, [a, b], 500.0)  # a gap while both ran
+    poll_all(store, [job("a", CONTINUED, "r1"), b], 502.0)
+    poll_all(store, [job("a", RUNNING, "r2"), b], 504.0)
+    poll_all(store, [job("a", COMPLETED, "r2"), b, job("c")], 506.0)
+    poll_all(store, [job("a", COMPLETED, "r2"), job("b", COMPLETED, "b1"), job("c")], 9000.0)
+    poll_all(store, [job("c")], 9002.0)
+    store.record("other", [job("a", CANCELED)], 1.0)
+    ids = ["c", "nobody", "a", "b"]
+    found = store.job_histories(WS, ids)
+    assert list(found) == ids
+    for wid in ids:
+        assert found[wid].transitions == store.transitions(WS, wid)
+        assert found[wid].run_chain == store.run_chain(WS, wid)
+        assert found[wid].gaps == store.job_gaps(WS, wid)
+    assert found["a"].run_chain == ["r1", "r2"] and found["a"].gaps == [Gap(2.0, 500.0)]
+    assert found["c"].gaps == [Gap(506.0, 9000.0)]  # still running: up to the last poll
+    assert found["nobody"] == history.NO_HISTORY
+    assert store.job_histories("other", ["a"])["a"].transitions[0].status == CANCELED
+
+
+def test_writing_is_true_only_while_a_write_runs(store: HistoryStore):
+    started, release = threading.Event(), threading.Event()
+
+    def slow(conn):
+        started.set()
+        release.wait(5)
+
+    writer = threading.Thread(target=store._file.write, args=(slow,))
+    assert not store.writing
+    writer.start()
+    assert started.wait(5)
+    assert store.writing
+    # a read meanwhile does not wait for the write (the second connection)
+    assert store.job_histories(WS, ["a"]) == {"a": history.NO_HISTORY}
+    release.set()
+    writer.join(5)
+    assert not store.writing

@@ -243,3 +243,30 @@ def test_large_freed_answers_go_back_to_the_system_on_glibc(monkeypatch):
     glibc = sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
     assert body.fix_mmap_threshold() is glibc
     assert body.fix_mmap_threshold() is glibc
+
+
+async def test_fill_commits_in_slices_and_lets_the_event_loop_run_between(monkeypatch):
+    monkeypatch.setattr(reuse, "COMMIT_SLICE", 3)
+    jobs = bulk(10)
+    body = orjson.dumps(jobs)
+    first = decode_now(body, ItemCache())
+    assert first is not None
+    whole_cache, sliced = ItemCache(), ItemCache()
+    whole_cache.commit(first.entries)
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = turns
+    await sliced.fill(first.entries)
+    other.cancel()
+    assert turns - before >= 3  # 10 entries in 4 slices: 3 yields between them
+    assert len(sliced) == len(whole_cache) == 10
+    again = decode_now(body, sliced)
+    assert again is not None and again.fresh == []  # every item found, as after one commit

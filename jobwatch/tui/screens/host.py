@@ -1,4 +1,5 @@
-"""What the main screen's parts (jobwatch.tui.screens.prompts, .job_actions, .job_alerts) use of
+"""What the main screen's parts (jobwatch.tui.screens.prompts, .job_actions, .job_alerts,
+.job_detail) use of
 MainScreen: its widgets, its session and facts, and the helpers that redraw.
 
 The parts are mixins of MainScreen, each a Screen subclass at run time: Textual collects `@on`
@@ -19,6 +20,7 @@ from textual.screen import Screen
 __all__ = ["MainScreenHost"]
 
 if TYPE_CHECKING:
+    from jobwatch.store.history import JobHistory
     from jobwatch.tui.alerts import Alerts
     from jobwatch.tui.job_facts import WorkspaceFacts
     from jobwatch.tui.model import JobRow, StatusCounts
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from jobwatch.tui.widgets.detail import DetailFacts, DetailPane
     from jobwatch.tui.widgets.job_table import JobTable
     from jobwatch.tui.widgets.summary import SummaryBar
+    from jobwatch.windows import Gap
 
     class MainScreenHost(Screen):
         clock: Callable[[], float]
@@ -43,7 +46,6 @@ if TYPE_CHECKING:
         def session(self) -> Session | None: ...
 
         # MainScreen's
-        def _show_detail(self, workflow_id: str | None) -> None: ...
         def _update_counts(self) -> None: ...
         def _replace_rows(self, rows: Iterable[JobRow]) -> None: ...
         def _load_from_history(self, session: Session) -> None: ...
@@ -55,7 +57,12 @@ if TYPE_CHECKING:
 
         # JobAlerts'
         def _refresh_typicals(self) -> None: ...
-        def _detail_facts(self, row: JobRow) -> DetailFacts: ...
+        def _detail_facts(self, row: JobRow, gaps: Sequence[Gap]) -> DetailFacts: ...
+
+        # JobDetail's
+        def _show_detail(self, workflow_id: str | None) -> None: ...
+        def job_history(self, row: JobRow) -> JobHistory: ...
+        def _history_stored(self, session: Session) -> None: ...
 
 else:
     MainScreenHost = Screen

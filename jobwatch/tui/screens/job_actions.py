@@ -60,9 +60,10 @@ class JobActions(MainScreenHost):
         session = self.session
         assert session is not None
         facts = session.support_facts(row)
-        transitions, _ = session.history.detail(row.workflow_id)
+        history = self.job_history(row)
+        transitions = history.transitions
         last = transitions[-1] if transitions else None
-        extra = self._detail_facts(row)
+        extra = self._detail_facts(row, history.gaps)
         return support_snippet(
             dataclasses.replace(
                 facts,

@@ -19,6 +19,7 @@ from jobwatch.tui.model import JobRow
 from jobwatch.tui.poll_session import Session
 from jobwatch.tui.screens.host import MainScreenHost
 from jobwatch.tui.widgets.detail import DetailFacts
+from jobwatch.windows import Gap
 
 __all__ = ["JobAlerts"]
 
@@ -26,13 +27,12 @@ __all__ = ["JobAlerts"]
 class JobAlerts(MainScreenHost):
     """Typical durations, desktop notifications and on_job_end on MainScreen."""
 
-    def _detail_facts(self, row: JobRow) -> DetailFacts:
+    def _detail_facts(self, row: JobRow, gaps: Sequence[Gap]) -> DetailFacts:
+        """`gaps`: the workspace's gaps during the job (read with its history, JobHistory)."""
         facts = self.facts
         if facts is None:
             return DetailFacts()
-        return DetailFacts(
-            facts.kind_of(row), facts.typical_of(row), facts.gaps_of(row.workflow_id)
-        )
+        return DetailFacts(facts.kind_of(row), facts.typical_of(row), gaps)
 
     def _refresh_typicals(self) -> None:
         """Load the typical durations in a thread when due (JobFacts.refresh_due)."""

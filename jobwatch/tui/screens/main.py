@@ -8,8 +8,9 @@ title and which transitions to announce come from jobwatch.tui.model; kinds, typ
 labels, pins and run starts from jobwatch.tui.job_facts; desktop notifications and on_job_end go
 through the app's jobwatch.tui.alerts. Here they are composed, and the handlers below change the
 widgets in reaction to the worker's messages and to the keys that act on the view and the polling.
-The prompts (jobwatch.tui.screens.prompts), the actions on a job (.job_actions) and the glue to
-the facts and alerts (.job_alerts) are mixins of MainScreen, each in its own module.
+The prompts (jobwatch.tui.screens.prompts), the actions on a job (.job_actions), the glue to
+the facts and alerts (.job_alerts) and the detail pane's reads (.job_detail) are mixins of
+MainScreen, each in its own module.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from jobwatch.tui.model import JobRow, Notice, StatusCounts
 from jobwatch.tui.poll_session import ClientFactory, FreezePolicy, Session, Sessions
 from jobwatch.tui.screens.job_actions import JobActions
 from jobwatch.tui.screens.job_alerts import JobAlerts
+from jobwatch.tui.screens.job_detail import JobDetail
 from jobwatch.tui.screens.prompts import Prompts
 from jobwatch.tui.widgets.detail import DetailPane
 from jobwatch.tui.widgets.header import ConnectionHeader, health_text
@@ -57,7 +59,7 @@ NO_HISTORY = "no history: what you see is not saved"
 HISTORY_NOT_SAVED = "history not saved"
 
 
-class MainScreen(Prompts, JobActions, JobAlerts):
+class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
     """The dashboard of one workspace at a time (`open_workspace` switches).
 
     Composition, the workspace's session and the worker's messages are here, and the one key map
@@ -253,9 +255,6 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             self._update_counts()
             if self.detail.workflow_id is None:
                 self._show_detail(self.table.cursor_key)
-                session.detail_stale = True
-            elif self.detail.workflow_id in {row.workflow_id for row in message.rows}:
-                session.detail_stale = True
         self._history_note(message.events)
         news = session.absorb(message.events, self.clock())
         self._show_notices(news.notices)
@@ -264,10 +263,9 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             self.app.bell()
         if news.completed:
             self._tick_stored()
-            if session.detail_stale:
-                # the history now holds this tick's transitions
-                session.detail_stale = False
-                self._show_detail(self.detail.workflow_id or self.table.cursor_key)
+            # the history now holds this tick's transitions: the pane's job, if this tick
+            # changed it, is shown with its new row and history once they are read again
+            self._history_stored(session)
             self.table.empty_message = (
                 "No background jobs in this workspace yet."
                 if session.tracked is None
@@ -389,21 +387,6 @@ class MainScreen(Prompts, JobActions, JobAlerts):
     def _selected(self, message: JobTable.Selected) -> None:
         self._show_detail(message.workflow_id)
         self.detail.focus()
-
-    def _show_detail(self, workflow_id: str | None) -> None:
-        session = self.session
-        row = self.table.row(workflow_id) if workflow_id is not None else None
-        if row is None or session is None:
-            self.detail.clear()
-            return
-        transitions, chain = session.history.detail(row.workflow_id)
-        self.detail.show(
-            row,
-            transitions=transitions,
-            run_chain=chain,
-            now=self.clock(),
-            facts=self._detail_facts(row),
-        )
 
     # -- the view's and the polling's actions (the job's: JobActions, prompts: Prompts) -----
 

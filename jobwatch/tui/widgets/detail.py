@@ -41,6 +41,8 @@ from jobwatch.windows import (
 
 #: The most cells an ID takes in the pane (5 lines of a 40-cell pane); real IDs are 20-40.
 DETAIL_ID_CELLS = 200
+#: the history section of a job whose history is being read (in a thread, for a few ms)
+READING = "reading the history…"
 
 
 def shown_id(text: str) -> str:
@@ -109,9 +111,14 @@ def _about(
         text.append(f"{format_duration_range(run_duration(started, last.window))}\n")
 
 
-def _history(text: Text, row, transitions: Sequence, now: float, styles: dict, width: int, gaps):
+def _history(
+    text: Text, row, transitions: Sequence | None, now: float, styles: dict, width: int, gaps
+):
     """One entry per change: what it became and the window it happened in, how long the state
-    before lasted, and "so far" for a job still going."""
+    before lasted, and "so far" for a job still going. None: not read yet."""
+    if transitions is None:
+        text.append(f"{READING}\n", style="dim")
+        return
     if not transitions:
         first_seen = row.first_seen
         text.append(f"{format_clock(first_seen, now)}  " if first_seen else "")
@@ -147,7 +154,7 @@ def _history(text: Text, row, transitions: Sequence, now: float, styles: dict, w
 def render_detail(
     row,
     *,
-    transitions: Sequence,
+    transitions: Sequence | None,
     run_chain: Sequence[str],
     now: float,
     styles: dict,
@@ -155,7 +162,8 @@ def render_detail(
     width: int = 0,
     facts: DetailFacts | None = None,
 ) -> Text:
-    """The pane's text for one job row (a JobRow) and its history from the store.
+    """The pane's text for one job row (a JobRow) and its history from the store (None: not
+    read yet, jobwatch.tui.screens.job_detail).
 
     `inline` puts each label on the line of its value (for a wide, short pane). A change takes
     one line ("✗ FAILED between 10:20:00 and 10:20:01  after 4s RUNNING") when it fits `width`
@@ -173,7 +181,7 @@ def render_detail(
     text.append("status      " if inline else "status  ", style="dim")
     text.append(status_label(status), style=style)
     text.append(f"  (code {status.code})\n")
-    _about(text, row, transitions, now, facts, inline, styles)
+    _about(text, row, transitions or (), now, facts, inline, styles)
     earlier = [r for r in run_chain if r and r != row.run_id]
     if earlier:
         text.append("\nearlier runIds (continued as new)\n", style="dim")
@@ -205,11 +213,21 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self):
         yield Static("No job selected.", id="detail-body")
 
+    @property
+    def reading(self) -> bool:
+        """The job's history is not shown yet (it is being read)."""
+        return self._shown is not None and self._shown[1] is None
+
+    @property
+    def transitions(self) -> Sequence | None:
+        """The history shown for `workflow_id` (None: none shown, or being read)."""
+        return None if self._shown is None else self._shown[1]
+
     def show(
         self,
         row,
         *,
-        transitions: Sequence,
+        transitions: Sequence | None,
         run_chain: Sequence[str],
         now: float,
         facts: DetailFacts | None = None,
