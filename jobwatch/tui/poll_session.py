@@ -40,8 +40,9 @@ from jobwatch.events import (
     RunIdChanged,
     StatusChanged,
 )
+from jobwatch.head_start import HeadStart, Plan, dashboard_poller, watched_ids
 from jobwatch.models import Job
-from jobwatch.poller import JobSource, Poller
+from jobwatch.poller import JobSource, Poller, StartedRun
 from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
 from jobwatch.store.config import WorkspaceConfig
@@ -143,7 +144,7 @@ class Session:
         for the workspace, else every job of the workspace. `interval`, `discovery_interval`:
         the command line's, if given (jobwatch.session resolves them with the workspace's)."""
         history = WorkspaceHistory(store, workspace.workspace_id)
-        tracked = list(dict.fromkeys(job_ids)) if job_ids else history.tracked() or None
+        tracked = watched_ids(job_ids, store, workspace.workspace_id)
         every = resolve_interval(interval, workspace)
         discover = resolve_discovery_interval(discovery_interval, workspace)
         return cls(generation, workspace, tracked, every, workspace.name, history, discover)
@@ -155,6 +156,11 @@ class Session:
             records = [r for r in records if r.workflow_id in wanted]
         self.initial = {r.workflow_id: r for r in records}
         return [row_of(r) for r in records]
+
+    @property
+    def plan(self) -> Plan:
+        """What this session's poller polls, and how."""
+        return Plan(self.workspace, self.tracked, self.interval, self.discovery_interval)
 
     @property
     def polling(self) -> bool:
@@ -265,8 +271,12 @@ class Sessions:
         clock: Callable[[], float],
         interval: float | None,
         discovery_interval: float | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
+        """`head_start`: the poller `jobwatch watch` started for the workspace it opens on
+        (jobwatch.head_start), for the first worker to take if it polls just that."""
         self._node = node
+        self._head_start = head_start
         self._store = store
         self._client_factory = client_factory
         self._clock = clock
@@ -303,6 +313,7 @@ class Sessions:
     def start(self, session: Session, shown: ShownRows) -> None:
         """Start (or start again) the poll worker of `session`, posting to the screen."""
         session.health = Health("connecting", last_success=session.health.last_success)
+        head_start, self._head_start = self._head_start, None
         loop = partial(
             poll_workspace,
             session,
@@ -311,6 +322,7 @@ class Sessions:
             clock=self._clock,
             post=self._node.post_message,
             shown=shown,
+            head_start=head_start,
         )
         session.worker = self._node.run_worker(
             loop, name="poll", group="poll", exclusive=True, exit_on_error=False
@@ -345,34 +357,37 @@ async def poll_workspace(
     clock: Callable[[], float],
     post: Callable[[Message], object],
     shown: ShownRows,
+    head_start: HeadStart | None = None,
 ) -> None:
     """The poll worker of `session`: poll until cancelled or stopped, posting every tick.
 
     `shown`: the rows on screen, which time the rows of each tick (jobwatch.tui.model.rows_for).
+    `head_start`: a poller already started (jobwatch.head_start); its loop is this worker's if it
+    polls what `session` polls, else it is closed and the worker makes its own.
     """
     gen = session.generation
-    try:
-        client = client_factory(session.workspace)
-    except JobwatchError as error:
-        post(PollStatus(gen, Health("stopped", error=error)))
-        return
+    started = None
+    if head_start is not None:
+        started = head_start.take(session.plan, history=store, clock=clock)
+        if started is None:
+            await head_start.aclose()
+    client: WorkspaceClient
+    if started is not None:
+        client, run = started
+        poller = run.poller
+    else:
+        try:
+            client = client_factory(session.workspace)
+        except JobwatchError as error:
+            post(PollStatus(gen, Health("stopped", error=error)))
+            return
+        poller = dashboard_poller(client, session.plan, history=store, clock=clock)
     name_task: asyncio.Task | None = None
-    ticks: AsyncGenerator[list[Event], None] | None = None
+    ticks: AsyncGenerator[list[Event], None] | StartedRun | None = None
     try:
-        poller = Poller(
-            client,
-            session.workspace.workspace_id,
-            job_ids=session.tracked,
-            history=store,
-            interval=session.interval,
-            clock=clock,
-            # the table shows a tick's changes while the history write runs in its thread
-            emit_before_write=True,
-            discovery_interval=session.discovery_interval,
-        )
         session.poller = poller
         name_task = asyncio.create_task(_fetch_name(client, gen, post))
-        ticks = poller.run()
+        ticks = run if started is not None else poller.run()
         async for events in ticks:
             rows = await _rows_of(events, poller, session, shown)
             rows_shown = session.shown = asyncio.Event() if rows else None

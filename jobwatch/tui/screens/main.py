@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
 from jobwatch.events import HistoryFailed, PollCompleted
+from jobwatch.head_start import HeadStart
 from jobwatch.kinds import Kinds
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
@@ -123,9 +124,11 @@ class MainScreen(Prompts, JobActions, JobAlerts):
         discovery_interval: float | None = None,
         kinds: Callable[[], Kinds] = Kinds,
         alerts: Alerts | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
         """`kinds` makes the Kinds of a workspace that opens (the config's rules); `alerts` sends
-        the desktop notifications and runs on_job_end (None: neither)."""
+        the desktop notifications and runs on_job_end (None: neither); `head_start`: the poller
+        started before the dashboard was (jobwatch.head_start), for the first worker."""
         super().__init__()
         self.history = history
         self.client_factory = client_factory
@@ -140,6 +143,7 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             clock=clock,
             interval=interval,
             discovery_interval=discovery_interval,
+            head_start=head_start,
         )
         self._counts = StatusCounts()
         self._status_filter: frozenset[int] | None = None
