@@ -399,10 +399,22 @@ class Poller:
     ) -> list[Job]:
         """Compare `compare` (default: all of `jobs`) with self.jobs; count absences from `jobs`."""
         known = self.jobs
+        todo = jobs if compare is None else compare
+        if not known:
+            first = {job.workflow_id: job for job in todo}
+            if len(first) == len(todo):
+                # Nothing known yet (the first answer) and no workflowId twice: every job
+                # appears. 100k jobs: ~80 -> ~55 ms (the loop below compared each with None).
+                known.update(first)
+                events.extend([JobAppeared(job, now) for job in todo])
+                appeared = list(todo)
+                if self.tracked is None:
+                    self.active.update(appeared)
+                return self._count_missing(jobs, requested, now, events, known, appeared)
         changed: list[Job] = []
         emit = events.append
         get = known.get
-        for job in jobs if compare is None else compare:
+        for job in todo:
             prev = get(job.workflow_id)
             if prev == job:
                 continue  # one C-level comparison of the whole job: most jobs did not change

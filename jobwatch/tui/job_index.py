@@ -116,6 +116,12 @@ def sorted_entries(entries: Collection[SortEntry]) -> list[SortEntry]:
     every row changed at its own time) the grouping gives up after len/GROUPED_SORT_SHARE groups
     and the tuples are sorted as before (~2 ms more at 100k).
     """
+    if entries:
+        first = next(iter(entries))
+        prefix_of = itemgetter(*range(len(first) - 1))
+        if len(set(map(prefix_of, entries))) == 1:
+            # one group (the first answer, nothing pinned): no grouping loop, 100k ~62 -> ~40 ms
+            return sorted(entries, key=_workflow_id_of)
     limit = len(entries) // GROUPED_SORT_SHARE
     groups: dict[SortEntry, list[SortEntry]] = {}
     for entry in entries:
