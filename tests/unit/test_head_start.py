@@ -4,6 +4,8 @@ loop started before the dashboard, taken by the first poll worker; no network (s
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
@@ -217,3 +219,13 @@ class TestTheWorkerTakesIt:
         assert source.fetches == 1 and made == ([] if early else [WORKSPACE])
         await task  # a stopped poller ends the worker
         assert source.closed
+
+
+def test_the_api_does_not_import_httpxs_command_line_tool() -> None:
+    """jobwatch.api keeps httpx from importing click, pygments and rich's syntax at every start."""
+    code = (
+        "import sys, jobwatch.api.client, httpx; "
+        "print(sorted(m for m in ('click', 'pygments.lexers', 'rich.syntax') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
