@@ -246,7 +246,7 @@ class MainScreen(Prompts, JobActions, JobAlerts):
             return
         facts = self.facts
         if message.rows and facts is not None:
-            facts.adopt(message.rows, self.table.row)
+            facts.adopt(message.rows, self.table.row if len(self.table) else None)
         if message.rows:
             if session.shown is not None:
                 self.call_after_refresh(session.shown.set)
