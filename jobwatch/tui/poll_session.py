@@ -5,7 +5,9 @@ the screen learnt of it (name, health, the records it opened with, the last erro
 `poll_workspace` is the worker's loop: it drives the core's Poller and posts what each tick
 brought (jobwatch.tui.messages) to the screen, which changes the widgets. `Sessions` runs it as
 one Textual worker per session and cancels it (its client is closed in a `finally`) before the
-next session's worker starts, so no request for the old workspace leaves after a switch.
+next session's worker starts, so no request for the old workspace leaves after a switch. The
+first worker takes the poller `jobwatch watch` started before it imported the dashboard
+(jobwatch.head_start), if that one polls what the session polls.
 
 Two measured tricks live here: a tick's history write waits until its rows are on screen (the
 "shown" handshake, `SHOWN_TIMEOUT`), and `FreezePolicy` freezes the cycle collector's view of
