@@ -399,10 +399,22 @@ class Poller:
     ) -> list[Job]:
         """Compare `compare` (default: all of `jobs`) with self.jobs; count absences from `jobs`."""
         known = self.jobs
+        todo = jobs if compare is None else compare
+        if not known:
+            first = {job.workflow_id: job for job in todo}
+            if len(first) == len(todo):
+                # Nothing known yet (the first answer) and no workflowId twice: every job
+                # appears. 100k jobs: ~80 -> ~55 ms (the loop below compared each with None).
+                known.update(first)
+                events.extend([JobAppeared(job, now) for job in todo])
+                appeared = list(todo)
+                if self.tracked is None:
+                    self.active.update(appeared)
+                return self._count_missing(jobs, requested, now, events, known, appeared)
         changed: list[Job] = []
         emit = events.append
         get = known.get
-        for job in jobs if compare is None else compare:
+        for job in todo:
             prev = get(job.workflow_id)
             if prev == job:
                 continue  # one C-level comparison of the whole job: most jobs did not change
@@ -533,6 +545,43 @@ class Poller:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+
+class StartedRun:
+    """`Poller.run()` whose first tick is already under way, iterated like `run()` itself.
+
+    The dashboard starts its poller's loop before it imports Textual and draws its first frame
+    (jobwatch.session.HeadStart): the first answer of a large workspace (12.7 MB at 100k jobs) is
+    asked for, read, parsed and diffed meanwhile. Its worker then iterates this object as it
+    would iterate `run()`: the first batch is that first tick's, the rest come from the same loop.
+    """
+
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
+        self._ticks = poller.run()
+        self._first: asyncio.Future[list[Event]] | None = asyncio.ensure_future(anext(self._ticks))
+
+    @property
+    def first_done(self) -> bool:
+        """The first tick has ended (its events wait for `__anext__`)."""
+        return self._first is None or self._first.done()
+
+    def __aiter__(self) -> StartedRun:
+        return self
+
+    async def __anext__(self) -> list[Event]:
+        first, self._first = self._first, None
+        if first is not None:
+            return await first  # a cancel of the caller cancels the tick, as with run()
+        return await anext(self._ticks)
+
+    async def aclose(self) -> None:
+        """End the loop; a first tick still under way is cancelled."""
+        first, self._first = self._first, None
+        if first is not None and not first.done():
+            first.cancel()
+            await asyncio.wait([first])
+        await self._ticks.aclose()
 
 
 async def _to_the_end(work: Coroutine[object, object, _T]) -> _T:

@@ -36,6 +36,7 @@ from textual.screen import Screen
 
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError, UsageError
+from jobwatch.head_start import HeadStart
 from jobwatch.sanitize import visible, visible_lines
 from jobwatch.session import (
     Flags,
@@ -111,12 +112,15 @@ class JobwatchApp(App[int]):
         session: Session | None = None,
         warnings: Sequence[str] = (),
         notify_environ: Mapping[str, str] | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
         """`session` resolves workspaces (default: `config` with no command-line flags but
         `interval`); `client_factory` replaces the session's clients (tests); `warnings` are
         shown as notifications once the screen is up (e.g. "history disabled").
         `notify_environ` is the environment the notification route is detected from (default:
-        os.environ on a terminal; a headless app detects none unless it is given)."""
+        os.environ on a terminal; a headless app detects none unless it is given).
+        `head_start`: the poller `jobwatch watch` started for its workspace (jobwatch.head_start);
+        the main screen's first worker takes it."""
         super().__init__()
         if session is None:
             session = Session(config, Flags(interval=interval))
@@ -134,6 +138,7 @@ class JobwatchApp(App[int]):
         self.poll = poll
         self.interval = session.flags.interval
         self.start_warnings = list(warnings)
+        self.head_start = head_start
         self.theme_names: list[str] = []
         self.theme_warnings: list[str] = []
         self.workspace_name: str | None = None
@@ -335,6 +340,7 @@ class JobwatchApp(App[int]):
             discovery_interval=self.session.flags.discovery_interval,
             kinds=partial(kinds_of, self.config),
             alerts=self.alerts,
+            head_start=self.head_start,
         )
 
     @property
@@ -498,11 +504,15 @@ def run_dashboard(
     history: HistoryStore | None,
     demo: bool = False,
     warnings: Sequence[str] = (),
+    head_start: HeadStart | None = None,
+    runner: asyncio.Runner | None = None,
 ) -> int:
     """Run the dashboard until the person quits; returns the process exit code.
 
     Clients come from `session`; their warnings (e.g. --insecure) and `warnings` are shown as
-    notifications: printed to stderr they would land on top of the dashboard.
+    notifications: printed to stderr they would land on top of the dashboard. `head_start` (the
+    poller `jobwatch watch` started, jobwatch.head_start) runs in `runner`'s event loop, so the
+    app runs there too.
     """
     app = JobwatchApp(
         session.config,
@@ -511,9 +521,16 @@ def run_dashboard(
         job_ids=job_ids,
         history=history,
         demo=demo,
-        warnings=warnings,
+        warnings=[*warnings, *(head_start.warnings if head_start is not None else ())],
+        head_start=head_start,
     )
-    result = app.run()
+    if runner is None:
+        result = app.run()
+    else:
+        # what app.run() does, in the loop the head start runs in
+        result = runner.run(app.run_async())
+        if head_start is not None:
+            runner.run(head_start.aclose())  # not taken (e.g. the picker opened first)
     _let_go_of_a_closed_terminal()
     if isinstance(result, int):
         return result

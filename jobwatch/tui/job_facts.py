@@ -30,7 +30,7 @@ from jobwatch.kinds import Kinds
 from jobwatch.models import Job
 from jobwatch.notify.policy import JobEnd, SlowJob, slow_notice
 from jobwatch.progress import Estimate, estimate, eta_cell
-from jobwatch.statuses import ACTIVE_CODES
+from jobwatch.statuses import ACTIVE_CODES, TERMINAL_CODES
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import Annotation, HistoryStore
 from jobwatch.tui.model import JobRow
@@ -142,13 +142,24 @@ class WorkspaceFacts:
 
     # -- rows -----------------------------------------------------------------------------
 
-    def adopt(self, rows: Sequence[JobRow], shown: Callable[[str], JobRow | None]) -> None:
-        """Fill in a tick's fresh rows (not yet in the table): label, pin and run start."""
+    def adopt(self, rows: Sequence[JobRow], shown: Callable[[str], JobRow | None] | None) -> None:
+        """Fill in a tick's fresh rows (not yet in the table): label, pin and run start.
+
+        `shown`: the table's row of a workflowId; None when the table holds no row."""
         notes = self.annotations
         running = self.running
+        if shown is None and not notes:
+            # nothing to fill in, only which rows run (the first answer): 100k rows ~30 -> ~10 ms
+            add, discard, terminal = running.add, running.discard, TERMINAL_CODES
+            for row in rows:
+                if row.status.code in terminal:
+                    discard(row.workflow_id)
+                else:
+                    add(row.workflow_id)
+            return
         for row in rows:
             wid = row.workflow_id
-            old = shown(wid)
+            old = shown(wid) if shown is not None else None
             note = notes.get(wid) if notes else None
             if note is not None:
                 row.label, row.pinned = note.label, note.pinned

@@ -116,6 +116,12 @@ def sorted_entries(entries: Collection[SortEntry]) -> list[SortEntry]:
     every row changed at its own time) the grouping gives up after len/GROUPED_SORT_SHARE groups
     and the tuples are sorted as before (~2 ms more at 100k).
     """
+    if entries:
+        first = next(iter(entries))
+        prefix_of = itemgetter(*range(len(first) - 1))
+        if len(set(map(prefix_of, entries))) == 1:
+            # one group (the first answer, nothing pinned): no grouping loop, 100k ~62 -> ~40 ms
+            return sorted(entries, key=_workflow_id_of)
     limit = len(entries) // GROUPED_SORT_SHARE
     groups: dict[SortEntry, list[SortEntry]] = {}
     for entry in entries:
@@ -172,6 +178,8 @@ class JobIndex:
         #: upsert calls so far; a row's version is the generation that stored it
         self.generation = 0
         self._versions: dict[str, int] = {}
+        # the version of the rows the first upsert filled in (`_fill`) and none has replaced
+        self._filled = 0
         self._sort = SORT_MODES[0]
         self._key = SORT_KEYS[self._sort]
         # workflowId -> its current sort entry; an entry in _sorted is live only if it *is* this object
@@ -208,7 +216,12 @@ class JobIndex:
 
     def version(self, workflow_id: str) -> int:
         """The generation that stored the row (raises KeyError for an unknown one)."""
-        return self._versions[workflow_id]
+        version = self._versions.get(workflow_id)
+        if version is not None:
+            return version
+        if workflow_id in self._rows:
+            return self._filled
+        raise KeyError(workflow_id)
 
     # ----------------------------------------------------------------- rows
 
@@ -272,7 +285,8 @@ class JobIndex:
             return Change.NONE
         key = self._key
         self._rows = stored
-        self._versions = dict.fromkeys(stored, self.generation)
+        self._versions = {}  # all are `_filled`: no dict of 100k equal versions (~10 ms)
+        self._filled = self.generation
         self._entries = entries = {wid: key(row) for wid, row in stored.items()}
         self._pending.extend(entries.values())
         self._dirty = True
@@ -412,9 +426,10 @@ class JobIndex:
         self._flipped = set()
         self._refiltered = False
         get = entries.get
-        live = [entry for entry in pending if get(entry[-1]) is entry]
         moved = len(pending) + len(stale) + len(flipped)
         full = moved * FULL_SORT_RATIO >= len(entries)
+        # the pending entries still current: only a merge needs them (100k of them: ~15 ms)
+        live = [] if full else [entry for entry in pending if get(entry[-1]) is entry]
         ordered = sorted_entries(entries.values()) if full else merge(self._sorted, stale, live)
         self._sorted = ordered
         self.last_rebuild = Rebuild(full, len(entries) if full else moved)

@@ -57,13 +57,22 @@ def dashboard(monkeypatch):
             seen["workspace"] = session.workspace.workspace_id if session else None
             seen["rows"] = [wid for wid in ("job-a", "job-b") if table_of(app).row(wid)]
             seen["notes"] = [n.message for n in app._notifications]
+            early = app.head_start
+            seen["head_start_taken"] = early is not None and early.taken
 
     def headless_run(app: JobwatchApp, *args, **kwargs) -> int:
         seen.clear()
         asyncio.run(drive(app))
         return 0
 
+    async def headless_run_async(app: JobwatchApp, *args, **kwargs) -> int:
+        """`watch` runs the app in the loop its head start polls in (jobwatch.head_start)."""
+        seen.clear()
+        await drive(app)
+        return 0
+
     monkeypatch.setattr(JobwatchApp, "run", headless_run)
+    monkeypatch.setattr(JobwatchApp, "run_async", headless_run_async)
     monkeypatch.setattr(cli_dashboard, "require_terminal", lambda: None)  # pytest has no tty
     return seen
 
@@ -381,6 +390,8 @@ def test_watch_reaches_the_workspace(sim, connect, capsys, dashboard):
     assert dashboard["health"] != "stopped", dashboard["error"]
     assert dashboard["workspace"] == sim.workspace_id
     assert dashboard["rows"] == ["job-a"]
+    # its first poll was started before the dashboard was imported, and the worker took it
+    assert dashboard["head_start_taken"]
 
 
 def test_bare_jobwatch_opens_the_default_workspace(sim, capsys, monkeypatch, dashboard):

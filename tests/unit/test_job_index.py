@@ -451,3 +451,17 @@ def test_the_first_upsert_into_an_empty_index_leaves_the_state_of_one_by_one_ups
     assert bulk.generation == 1 and bulk.version(rows[0].workflow_id) == 1
     assert bulk.upsert([]) is Change.NONE and bulk.generation == 2
     assert JobIndex().upsert([]) is Change.NONE
+
+
+def test_sorted_entries_of_one_prefix_is_sorted_and_keeps_the_entries() -> None:
+    """The first answer's entries share pin and time: sorted by their IDs alone, the same list."""
+    rng = random.Random(5)
+    for length in (3, 4):
+        entries = [
+            (True, -7.0, *([2] if length == 4 else []), f"id{rng.getrandbits(32):08x}")
+            for _ in range(2000)
+        ]
+        got = sorted_entries(entries)
+        assert got == sorted(entries)
+        assert all(a is b for a, b in zip(got, sorted(entries), strict=True))
+    assert sorted_entries([]) == []

@@ -402,3 +402,21 @@ async def test_jobs_the_answer_holds_unasked_are_not_shown_counted_or_recorded()
     assert [e.job.workflow_id for e in second if isinstance(e, StatusChanged)] == ["a"]
     assert set(p.jobs) == {"a"}
     assert all(job.workflow_id == "a" for call in hist.calls for job in call[1])
+
+
+async def test_the_first_answer_makes_every_job_appear_in_its_order():
+    jobs = [Job(f"j{i}", RUNNING if i % 3 else DONE, "r") for i in range(50)]
+    p = Poller(Script(jobs), "ws", clock=lambda: 100.0, log=None)
+    events = await p.poll_once()
+    assert kinds(events) == [JobAppeared] * 50 + [PollCompleted]
+    assert [e.job for e in events[:-1]] == jobs and events[-1].changed == 50
+    assert p.jobs == {j.workflow_id: j for j in jobs}
+    assert sorted(p.active.ids()) == sorted(j.workflow_id for j in jobs if j.status == RUNNING)
+
+
+async def test_a_first_answer_with_a_workflow_id_twice_is_compared_as_ever():
+    src = Script([Job("a", RUNNING, "r1"), Job("b", RUNNING, "r1"), Job("a", CAN, "r1")])
+    p = Poller(src, "ws", clock=lambda: 100.0, log=None)
+    events = await p.poll_once()
+    assert kinds(events) == [JobAppeared, JobAppeared, StatusChanged, PollCompleted]
+    assert p.jobs["a"].status == CAN and events[-1].changed == 3

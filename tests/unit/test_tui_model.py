@@ -43,6 +43,8 @@ from jobwatch.tui.model import (
     ended_in,
     health_after,
     rows_for,
+    timed_rows,
+    touched_by,
 )
 from jobwatch.tui.poll_session import FREEZE_AFTER, FreezePolicy, Session, poll_workspace
 
@@ -595,3 +597,16 @@ def test_lookup_reads_the_workspace_whole_when_most_jobs_are_unseen(tmp_path, mo
     assert sorted(history.lookup(few)) == sorted(many[:40]) and len(one_by_one) == 41
     assert history.lookup(few) == {k: v for k, v in found.items() if k in few}
     store.close()
+
+
+def test_the_first_answers_rows_are_the_general_ways() -> None:
+    """poll_session._appeared_rows (one pass) makes the rows touched_by and timed_rows make."""
+    jobs = [Job(f"j{i}", ALL_STATUSES[i % 7], f"r{i}") for i in range(30)]
+    events: list = [JobAppeared(job, NOW + i % 4) for i, job in enumerate(jobs)]
+    events.append(JobAppeared(Job("j3", FAILED, "r99"), NOW + 9))  # a workflowId twice
+    events.append(PollCompleted(NOW, 30, 30, 10, 0.1))
+    general = timed_rows(touched_by(events, {}), shown=JobIndex(), initial={}, found={})
+    assert poll_session._appeared_rows(events) == general
+    assert general[3] == JobRow("j3", FAILED, "r99", NOW + 9, NOW + 9)
+    changed = StatusChanged(Job("j1", FAILED, "r1"), RUNNING, NOW)
+    assert poll_session._appeared_rows([*events, changed]) is None

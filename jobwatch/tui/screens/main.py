@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from jobwatch.errors import JobwatchError
 from jobwatch.events import HistoryFailed, PollCompleted
+from jobwatch.head_start import HeadStart
 from jobwatch.kinds import Kinds
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
@@ -125,9 +126,11 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
         discovery_interval: float | None = None,
         kinds: Callable[[], Kinds] = Kinds,
         alerts: Alerts | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
         """`kinds` makes the Kinds of a workspace that opens (the config's rules); `alerts` sends
-        the desktop notifications and runs on_job_end (None: neither)."""
+        the desktop notifications and runs on_job_end (None: neither); `head_start`: the poller
+        started before the dashboard was (jobwatch.head_start), for the first worker."""
         super().__init__()
         self.history = history
         self.client_factory = client_factory
@@ -142,6 +145,7 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             clock=clock,
             interval=interval,
             discovery_interval=discovery_interval,
+            head_start=head_start,
         )
         self._counts = StatusCounts()
         self._status_filter: frozenset[int] | None = None
@@ -244,7 +248,7 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             return
         facts = self.facts
         if message.rows and facts is not None:
-            facts.adopt(message.rows, self.table.row)
+            facts.adopt(message.rows, self.table.row if len(self.table) else None)
         if message.rows:
             if session.shown is not None:
                 self.call_after_refresh(session.shown.set)
