@@ -6,8 +6,8 @@ dashboard session watches. `HeadStart` is the poller of the workspace `jobwatch 
 made and started by jobwatch.cli.dashboard before it imports Textual: at 100k jobs the first
 request started ~530 ms after the process did (imports ~300 ms, the app's mount, the worker's
 client), and its 12.7 MB answer took another ~120 ms to come (the API's own time) and ~150 ms to
-parse and diff. Started first, the answer comes while Textual is imported (in a thread) and the
-app mounts. It is the poller's own loop (jobwatch.poller.StartedRun), not a second path: the
+parse and diff. Started first, the answer comes while Textual is imported (on the loop: see
+jobwatch.cli.dashboard._start_while_importing) and the app mounts. It is the poller's own loop (jobwatch.poller.StartedRun), not a second path: the
 dashboard's worker takes it (`take`) and iterates it as its loop, so errors, retries, rate limits
 and credentials are the poller's and the client's as ever; a client that cannot be made is left
 for the worker to make again, and to report as it always did.
