@@ -17,6 +17,7 @@ warn and keep watching.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -214,19 +215,17 @@ class HistoryStore:
 
     def _write_pending_seen(self) -> None:
         """Write every pending "seen" fact now (on close); a failure only widens windows."""
-        pending = {ws: dict(seen) for ws, seen in self._seen_pending.items() if seen}
-        if not pending or self.read_only:
+        if self.read_only or not any(self._seen_pending.values()):
             return
 
         def write(conn: sqlite3.Connection) -> None:
-            for workspace_id, seen in pending.items():
+            # under the write lock: a poller thread still recording cannot change them meanwhile
+            for workspace_id, seen in self._seen_pending.items():
                 writes.write_seen(conn, workspace_id, seen.items())
+            self._seen_pending.clear()
 
-        try:
+        with contextlib.suppress(HistoryError):
             self._file.write(write)
-        except HistoryError:
-            return
-        self._seen_pending.clear()
 
     def _coverage(self, conn: sqlite3.Connection, workspace_id: str) -> Coverage:
         """The workspace's memory, brought up to date with what other connections committed."""
