@@ -32,7 +32,6 @@ of one epoch needs to compare only the `fresh` jobs of the next result of that e
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -41,6 +40,7 @@ from operator import attrgetter
 
 import msgspec
 
+from jobwatch.give_way import give_way
 from jobwatch.models import Job
 
 #: answers are split and matched this many bytes at a time (~2,000 jobs, ~0.4 ms a slice)
@@ -92,7 +92,7 @@ class ItemCache:
         waited 92-134 ms before it was handled; traced in 4 runs of 70 s)."""
         for start in range(0, len(entries), COMMIT_SLICE):
             if start:
-                await asyncio.sleep(0)
+                await give_way()
             self.commit(entries[start : start + COMMIT_SLICE])
 
     def forget(self) -> None:
@@ -231,5 +231,5 @@ async def decode_reusing(
         return decode_now(content, cache, same)
     out: list[Decoded | None] = []
     for _ in _steps(content, cache, out, same):
-        await asyncio.sleep(0)
+        await give_way()
     return out[0]

@@ -34,6 +34,7 @@ from textual.command import CommandListItem, SimpleCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from jobwatch import give_way
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError, UsageError
 from jobwatch.head_start import HeadStart
@@ -54,7 +55,7 @@ from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.idle_gc import START_HOLD_LIMIT, IdleCollector, end_start_hold
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
-from jobwatch.tui.textual_private import break_strip_self_cycles, write_to_terminal
+from jobwatch.tui.textual_private import break_strip_self_cycles, busy, write_to_terminal
 from jobwatch.tui.watch_settings import kinds_of, notify_settings
 
 __all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
@@ -281,7 +282,25 @@ class JobwatchApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self.idle_gc.input_seen()
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                give_way.key_pressed()
+            else:
+                # back from the focused widget: the bindings run now, and the callback once the
+                # screen is repainted (a key a widget keeps counts for give_way.MAX_WAIT)
+                await super().on_event(event)
+                self.call_after_refresh(self._key_settled)
+                return
         await super().on_event(event)
+
+    def _key_settled(self) -> None:
+        """After a repaint: the key has shown once nothing it set off is left to handle or paint."""
+        if not give_way.key_pending():
+            return  # shown, or waited for long enough
+        if busy(self):
+            self.call_after_refresh(self._key_settled)
+        else:
+            give_way.key_shown()
 
     def _theme_changed(self, theme) -> None:
         """Remember the chosen theme in the config file (not in demo mode), for the next start.

@@ -13,7 +13,8 @@ from textual.app import App
 from textual.driver import Driver
 from textual.strip import Strip
 
-from jobwatch.tui.textual_private import break_strip_self_cycles, write_to_terminal
+from jobwatch import give_way
+from jobwatch.tui.textual_private import break_strip_self_cycles, busy, write_to_terminal
 from tests.support.tui import make_app, table_of, wait_for
 
 
@@ -94,3 +95,42 @@ async def test_key_presses_in_the_dashboard_leave_no_cyclic_strips(sim, history,
             gc.set_debug(0)
             gc.garbage.clear()
         assert left == []
+
+
+# -- a key has shown once nothing it set off is left (busy, and jobwatch.give_way) ------------
+
+
+async def test_busy_while_a_repaint_is_due_and_not_once_it_is_done(sim, history, tmp_path) -> None:
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) >= 3, what="rows")
+        await wait_for(pilot, lambda: not busy(app), what="a settled screen")
+        table.refresh()
+        assert busy(app)
+        await wait_for(pilot, lambda: not busy(app), what="the repaint")
+
+
+async def test_a_key_counts_as_shown_once_its_job_is_in_the_detail_pane(
+    sim, history, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(give_way, "MAX_WAIT", 30.0)  # shown by the app, never by the bound
+    seen: list[tuple[str | None, str | None, bool]] = []
+    real = give_way.key_shown
+
+    def key_shown() -> None:
+        screen = app.main_screen
+        seen.append((screen.detail.workflow_id, table_of(app).cursor_key, busy(app)))
+        real()
+
+    monkeypatch.setattr(give_way, "key_shown", key_shown)
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) >= 3, what="rows")
+        first = table.cursor_key
+        await pilot.press("down")
+        assert give_way.key_pending() or seen
+        await wait_for(pilot, lambda: not give_way.key_pending(), what="the key shown")
+        detail_job, cursor_job, was_busy = seen[-1]
+        assert cursor_job != first and detail_job == cursor_job and not was_busy

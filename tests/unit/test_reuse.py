@@ -270,3 +270,36 @@ async def test_fill_commits_in_slices_and_lets_the_event_loop_run_between(monkey
     assert len(sliced) == len(whole_cache) == 10
     again = decode_now(body, sliced)
     assert again is not None and again.fresh == []  # every item found, as after one commit
+
+
+def test_a_large_answer_waits_between_slices_while_a_key_is_pending(monkeypatch):
+    """jobwatch.give_way: no slice after the first runs until the pending key has shown."""
+    from jobwatch import give_way
+
+    monkeypatch.setattr(give_way, "MAX_WAIT", 30.0)
+    body = orjson.dumps(bulk(20_000))
+    slices: list[int] = []
+    real = reuse._segments
+
+    def segments(*args):
+        for pieces in real(*args):
+            slices.append(len(pieces))
+            yield pieces
+
+    monkeypatch.setattr(reuse, "_segments", segments)
+
+    async def main():
+        give_way.key_pressed()
+        try:
+            task = asyncio.ensure_future(decode_reusing(body, ItemCache()))
+            await asyncio.sleep(0.05)
+            held = len(slices)
+            give_way.key_shown()
+            decoded = await asyncio.wait_for(task, 10.0)
+        finally:
+            give_way.key_shown()
+        return held, decoded
+
+    held, decoded = asyncio.run(main())
+    assert held == 1  # the first slice, then nothing while the key was pending
+    assert decoded is not None and len(decoded.jobs) == 20_000 and len(slices) > 4
