@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from jobwatch.give_way import give_way
 from jobwatch.store.history import NO_HISTORY, JobHistory
 from jobwatch.tui.model import JobRow
 from jobwatch.tui.poll_session import Session
@@ -108,6 +109,8 @@ class JobDetail(MainScreenHost):
         recent = history.recent
         version = recent.version
         try:
+            # after the key that asked for it has shown: the read's Python part holds the GIL
+            await give_way()
             found = await asyncio.to_thread(history.histories, ids)
         finally:
             recent.reading = False
