@@ -1,12 +1,20 @@
 """Measure a terminal program from outside its process, as a user sees it.
 
 `PtySession` spawns a command on a pseudo-terminal of a given size, writes keys to it and feeds
-every byte the program prints into a VT emulator (`pyte`), from a reader thread. Each chunk read
-from the pty is timed (`time.perf_counter()`) when `os.read` returns it, before it is parsed, so a
-measured latency is "key written" to "the bytes that made the screen right arrived", not "the
-screen was checked". Predicates are evaluated by the reader thread after every chunk, so the
-first screen state that satisfies one is never skipped, however fast chunks come; waiters sleep
-on a `threading.Condition` that the reader thread notifies (nothing polls).
+every byte the program prints into a VT emulator (`pyte`). Each chunk read from the pty is timed
+(`time.perf_counter()`) when `os.read` returns it, by a reader thread that does nothing else, and
+parsed by a second thread, so a measured latency is "key written" to "the bytes that made the
+screen right arrived", not "the screen was checked" — and not "our emulator got round to reading
+them": pyte is pure Python, ~4 ms for a 4 KiB chunk (up to 127 ms measured), and while one
+thread both read and parsed, the bytes of a key's frame waited in the pty behind the parse of a
+large frame before it (a dashboard's poll repaints many rows; the minimal app never does): of
+the presses over 90 ms at 100k jobs, up to 39 ms was that parse (measured 2026-12-02). A real
+terminal reads on while it draws. The probe's process also switches threads every 0.5 ms
+(sys.setswitchinterval), so the reader takes its time stamp within that of the read, however
+long a parse runs. Predicates are evaluated by the parser thread after every chunk, so the first
+screen state that satisfies one is never skipped, however fast chunks come; waiters sleep on a
+`threading.Condition` that the parser thread notifies (nothing polls). `arm` waits until every
+chunk read so far is parsed, so "before" is the screen as it is when the key is written.
 
 Like most current terminals (kitty, WezTerm, foot, iTerm2, Windows Terminal, tmux 3.4+), the
 session answers that it has synchronized output (DEC mode 2026), so Textual brackets each frame
@@ -36,9 +44,10 @@ import os
 import re
 import select
 import signal
+import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -48,6 +57,9 @@ import pyte
 from pyte.screens import Char
 
 DEFAULT_SIZE = (120, 40)  # columns, lines
+#: the probe process's thread switch interval (s): the reader's time stamps wait at most this long
+#: for the GIL while the parser thread runs (Python's default is 5 ms)
+SWITCH_INTERVAL = 0.0005
 TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
 
 #: Key names to the bytes an xterm sends for them (normal cursor-key mode; Textual reads both).
@@ -147,7 +159,7 @@ Expectation = Callable[[Snapshot, Snapshot], bool]
 
 
 class Waiter:
-    """A predicate that the reader thread checks on every new screen state (each chunk, or each
+    """A predicate that the parser thread checks on every new screen state (each chunk, or each
     whole frame with synchronized output) until it first holds."""
 
     def __init__(self, session: PtySession, predicate: Predicate) -> None:
@@ -178,7 +190,7 @@ class Waiter:
 
 
 class PtySession:
-    """A command on a pseudo-terminal, its output parsed by pyte in a reader thread.
+    """A command on a pseudo-terminal, its output timed by a reader thread and parsed by pyte in another.
 
     The environment is the caller's (unless `inherit_env` is False) with TERM and COLORTERM set
     as a modern terminal would, then `env` on top, without COLUMNS and LINES (the pty has a
@@ -213,6 +225,11 @@ class PtySession:
         self.screen = pyte.Screen(self.columns, self.rows)
         self.stream = pyte.ByteStream(self.screen)
         self._cond = threading.Condition(threading.Lock())
+        # chunks read and not parsed yet (the reader appends, the parser takes), and whether the
+        # parser is in the middle of a batch
+        self._inbox: deque[tuple[bytes, float]] = deque()
+        self._inbox_cond = threading.Condition(threading.Lock())
+        self._parsing = False
         self._waiters: list[Waiter] = []
         self._seq = 0
         self._eof = False
@@ -230,8 +247,11 @@ class PtySession:
         self._fd: int = self._proc.fd
         self._last_time = self.started_at
         # Answer the terminal queries pyte understands (device attributes, cursor position)
-        # like a real terminal; the write happens on the reader thread.
+        # like a real terminal; the write happens on the parser thread.
         self.screen.write_process_input = self._reply  # type: ignore[method-assign]
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        self._parser = threading.Thread(target=self._parse_loop, name="pty-parser", daemon=True)
+        self._parser.start()
         self._reader = threading.Thread(target=self._read_loop, name="pty-reader", daemon=True)
         self._reader.start()
 
@@ -242,6 +262,8 @@ class PtySession:
             os.write(self._fd, data.encode("utf-8") if isinstance(data, str) else data)
 
     def _read_loop(self) -> None:
+        """Read and time every chunk; the parser thread takes them (an empty one: the end)."""
+        data = b""
         try:
             while True:
                 ready, _, _ = select.select([self._fd, self._wake_r], [], [])
@@ -256,14 +278,46 @@ class PtySession:
                 arrived = time.perf_counter()
                 if not data:
                     break
-                with self._cond:
-                    self._feed(data, arrived)
-                    self._cond.notify_all()
+                with self._inbox_cond:
+                    self._inbox.append((data, arrived))
+                    self._inbox_cond.notify_all()
         finally:
+            with self._inbox_cond:
+                self._inbox.append((b"", time.perf_counter()))
+                self._inbox_cond.notify_all()
+
+    def _parse_loop(self) -> None:
+        """Feed the chunks to the emulator in order, each with the time it was read."""
+        try:
+            while True:
+                with self._inbox_cond:
+                    while not self._inbox:
+                        self._inbox_cond.wait()
+                    batch = list(self._inbox)
+                    self._inbox.clear()
+                    self._parsing = True
+                with self._cond:
+                    for data, arrived in batch:
+                        if not data:
+                            return
+                        self._feed(data, arrived)
+                    self._cond.notify_all()
+                with self._inbox_cond:
+                    self._parsing = False
+                    self._inbox_cond.notify_all()
+        finally:
+            with self._inbox_cond:
+                self._parsing = False
+                self._inbox_cond.notify_all()
             with self._cond:
                 self._eof = True
                 self._in_frame = False
                 self._cond.notify_all()
+
+    def _catch_up(self, timeout: float = 1.0) -> None:
+        """Wait (at most `timeout` s) until every chunk read so far has been parsed."""
+        with self._inbox_cond:
+            self._inbox_cond.wait_for(lambda: not self._inbox and not self._parsing, timeout)
 
     def _feed(self, data: bytes, arrived: float) -> None:
         """Parse one chunk; check the waiters on every complete screen state in it."""
@@ -345,7 +399,7 @@ class PtySession:
     # -- waiting ------------------------------------------------------------------------------
 
     def expect(self, predicate: Predicate) -> Waiter:
-        """Register `predicate`; the reader thread checks it after every chunk from now on.
+        """Register `predicate`; the parser thread checks it after every chunk from now on.
 
         It is also checked once, at once, against the current screen.
         """
@@ -362,6 +416,7 @@ class PtySession:
 
     def arm_all(self, expectations: Sequence[Expectation]) -> tuple[Snapshot, list[Waiter]]:
         """arm() for several expectations against the same "before" screen."""
+        self._catch_up()
         with self._cond:
             before = self._snapshot_locked()
             waiters = []
@@ -486,6 +541,7 @@ class PtySession:
             os.killpg(self.pid, signal.SIGKILL)
         os.write(self._wake_w, b"x")
         self._reader.join(timeout=5.0)
+        self._parser.join(timeout=5.0)
         if not self._proc.closed:
             with contextlib.suppress(OSError):
                 self._proc.fileobj.close()
