@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bench.bench import GLOBAL_KEYS, PER_SIZE_KEYS, all_expected_keys, expected_keys
-from bench.growth import FIGURES, plan, served_figures
+from bench.growth import FIGURES, RSS_WINDOW, plan, rss_growth, served_figures
 from jobwatch.api import client as api
 from jobwatch.api.client import SharelyClient
 from jobwatch.events import PollCompleted
@@ -126,6 +126,38 @@ def test_served_figures_count_ticks_bytes_and_lags():
     assert got["bytes_share_pct"] == pytest.approx(100 * 12_500 / 30_000)
     assert got["new_lag_max_s"] == pytest.approx(3.0)  # the pending one: 6 - 5 = 1
     assert got["change_lag_max_s"] == pytest.approx(0.6)
+
+
+def _rss_samples(duration: float, mb_at) -> list[tuple[float, float]]:
+    """A sample every 5 s from 130 s to the end, and one at the end, as measure_in_pty takes."""
+    times = [130.0 + 5 * i for i in range(int((duration - 130) // 5))] + [duration]
+    return [(t, mb_at(t)) for t in times]
+
+
+def _held(t: float) -> bool:
+    return (t - 300.0) % (RSS_WINDOW + 0.5) < 2.0
+
+
+def test_rss_growth_is_not_fooled_by_the_whole_list_read_held_at_the_last_sample():
+    # flat at 166 MB, +14 MB for the 2 s a whole-list answer is held, once every ~30.5 s (the
+    # discovery interval and its request); this run's last sample lands on one (the last sample
+    # minus the one at the half, as the bench took it before, read +14)
+    def flat(t: float) -> float:
+        return 180.0 if _held(t) else 166.0
+
+    samples = _rss_samples(300.0, flat)
+    assert samples[-1][1] - next(mb for t, mb in samples if t >= 150) == 14.0
+    assert rss_growth(samples, 300.0) == 0.0
+
+
+def test_rss_growth_sees_memory_that_grows():
+    # 1 MB every 10 s, with the same peaks: +15 MB over the second half of 300 s, window medians
+    # 150-180 s and 270-300 s are 135 s apart
+    def growing(t: float) -> float:
+        return 166.0 + t / 10 + (14.0 if _held(t) else 0.0)
+
+    got = rss_growth(_rss_samples(300.0, growing), 300.0)
+    assert got == pytest.approx(12.0, abs=1.0)
 
 
 def test_expected_keys_follow_the_sizes():
