@@ -20,7 +20,8 @@ from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.job_index import JobIndex
 from jobwatch.tui.messages import JobsChanged, PollStatus
-from jobwatch.tui.poll_session import Session, poll_workspace
+from jobwatch.store.history import JobRecord
+from jobwatch.tui.poll_session import WORKER_DESCRIPTION, Session, Sessions, poll_workspace
 
 RUNNING = Status(1, "RUNNING")
 DONE = Status(2, "COMPLETED")
@@ -229,3 +230,29 @@ def test_the_api_does_not_import_httpxs_command_line_tool() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class TestTheWorkersDescription:
+    def test_it_is_not_the_repr_of_what_the_history_knew(self) -> None:
+        """Textual describes a worker given no description by repr(work): the session's repr,
+        with every record of `initial` (100k at a restart: up to 1.2 s before the first frame)."""
+
+        class Node:
+            def post_message(self, message) -> None:
+                pass
+
+            def run_worker(self, work, **kwargs):
+                # what textual.worker_manager does with the description
+                self.description = kwargs.get("description") or repr(work)
+
+        node = Node()
+        sessions = Sessions(
+            node, store=None, client_factory=lambda ws: Source([]), clock=time.time, interval=None
+        )
+        session = Session.open(1, WORKSPACE, None, store=None)
+        session.initial = {
+            f"job-{i}": JobRecord(f"job-{i}", RUNNING, "r1", 1.0, 2.0) for i in range(1000)
+        }
+        sessions.start(session, JobIndex())
+        assert node.description == WORKER_DESCRIPTION
+        assert "job-999" not in node.description
