@@ -50,6 +50,7 @@ from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore, JobRecord
+from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, first_screen
 from jobwatch.tui.messages import JobsChanged, PollStatus, SessionMessage, WorkspaceNamed
 from jobwatch.tui.model import (
     LOOKUP_IN_THREAD,
@@ -401,6 +402,13 @@ async def poll_workspace(
         ticks = run if started is not None else poller.run()
         async for events in ticks:
             rows = await _rows_of(events, poller, session, shown)
+            early = _first_screen(rows, shown)
+            if early:
+                # the first screenful first, on screen before the rest is merged in
+                early_shown = session.shown = asyncio.Event()
+                post(JobsChanged(gen, [], early))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(early_shown.wait(), SHOWN_TIMEOUT)
             rows_shown = session.shown = asyncio.Event() if rows else None
             post(JobsChanged(gen, events, rows))
             # the events about one job never change the health: the first answer's 100k took
@@ -450,6 +458,17 @@ async def _rows_of(
     elif missing:
         found = session.history.lookup(missing)
     return timed_rows(touched, shown=shown, initial=session.initial, found=found)
+
+
+def _first_screen(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:
+    """The rows to show before the rest of a tick's (jobwatch.tui.job_index.first_screen): the
+    first screenful of a large first answer, while the table holds nothing and filters nothing;
+    none otherwise."""
+    if len(rows) < FIRST_SCREEN_AFTER or len(shown):
+        return []
+    if shown.text_filter or shown.status_filter is not None:
+        return []
+    return first_screen(rows, shown.sort_mode)
 
 
 def _appeared_rows(events: Sequence[Event]) -> list[JobRow] | None:
