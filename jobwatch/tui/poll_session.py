@@ -9,9 +9,10 @@ next session's worker starts, so no request for the old workspace leaves after a
 first worker takes the poller `jobwatch watch` started before it imported the dashboard
 (jobwatch.head_start), if that one polls what the session polls.
 
-Two measured tricks live here: a tick's history write waits until its rows are on screen (the
-"shown" handshake, `SHOWN_TIMEOUT`), and `FreezePolicy` freezes the cycle collector's view of
-the rows once they are loaded.
+Three measured tricks live here: a tick's history write waits until its rows are on screen (the
+"shown" handshake, `SHOWN_TIMEOUT`), `FreezePolicy` freezes the cycle collector's view of the
+rows once they are loaded, and the worker has a description of its own (`WORKER_DESCRIPTION`),
+so that Textual does not describe it by the repr of everything the session holds.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore, JobRecord
+from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, first_screen
 from jobwatch.tui.messages import JobsChanged, PollStatus, SessionMessage, WorkspaceNamed
 from jobwatch.tui.model import (
     LOOKUP_IN_THREAD,
@@ -72,6 +74,11 @@ from jobwatch.tui.support import SupportFacts
 #: in its thread (~130 ms with a WAL checkpoint); started before the repaint, its Python part
 #: competed with the repaint for the GIL.
 SHOWN_TIMEOUT = 1.0
+#: The poll worker's description. Without one, Textual describes a worker by `repr(work)`: the
+#: partial's repr holds the Session's, which holds the repr of every record the history knew at
+#: the start (`Session.initial`). A start with 100k jobs in the history spent 0.4-1.2 s in that
+#: repr, on the event loop, before its first frame (traced on the 120x40 pty).
+WORKER_DESCRIPTION = "the workspace's poll worker"
 #: After the first rows and after a tick this large, the cycle collector stops re-scanning what is
 #: in memory (gc.freeze): its full collections paused keys and polls by 30-100 ms at 100k jobs.
 FREEZE_AFTER = 10_000
@@ -325,7 +332,12 @@ class Sessions:
             head_start=head_start,
         )
         session.worker = self._node.run_worker(
-            loop, name="poll", group="poll", exclusive=True, exit_on_error=False
+            loop,
+            name="poll",
+            group="poll",
+            description=WORKER_DESCRIPTION,
+            exclusive=True,
+            exit_on_error=False,
         )
 
     def current(self, message: SessionMessage) -> Session | None:
@@ -390,6 +402,13 @@ async def poll_workspace(
         ticks = run if started is not None else poller.run()
         async for events in ticks:
             rows = await _rows_of(events, poller, session, shown)
+            early = _first_screen(rows, shown)
+            if early:
+                # the first screenful first, on screen before the rest is merged in
+                early_shown = session.shown = asyncio.Event()
+                post(JobsChanged(gen, [], early))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(early_shown.wait(), SHOWN_TIMEOUT)
             rows_shown = session.shown = asyncio.Event() if rows else None
             post(JobsChanged(gen, events, rows))
             # the events about one job never change the health: the first answer's 100k took
@@ -439,6 +458,17 @@ async def _rows_of(
     elif missing:
         found = session.history.lookup(missing)
     return timed_rows(touched, shown=shown, initial=session.initial, found=found)
+
+
+def _first_screen(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:
+    """The rows to show before the rest of a tick's (jobwatch.tui.job_index.first_screen): the
+    first screenful of a large first answer, while the table holds nothing and filters nothing;
+    none otherwise."""
+    if len(rows) < FIRST_SCREEN_AFTER or len(shown):
+        return []
+    if shown.text_filter or shown.status_filter is not None:
+        return []
+    return first_screen(rows, shown.sort_mode)
 
 
 def _appeared_rows(events: Sequence[Event]) -> list[JobRow] | None:

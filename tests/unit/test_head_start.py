@@ -17,10 +17,17 @@ from jobwatch.head_start import HeadStart, Plan, dashboard_poller, watched_ids
 from jobwatch.models import Job, Status
 from jobwatch.poller import Poller, StartedRun
 from jobwatch.store.config import WorkspaceConfig
-from jobwatch.store.history import HistoryStore
-from jobwatch.tui.job_index import JobIndex
+from jobwatch.store.history import HistoryStore, JobRecord
+from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, FIRST_SCREEN_ROWS, JobIndex
 from jobwatch.tui.messages import JobsChanged, PollStatus
-from jobwatch.tui.poll_session import Session, poll_workspace
+from jobwatch.tui.model import JobRow
+from jobwatch.tui.poll_session import (
+    WORKER_DESCRIPTION,
+    Session,
+    Sessions,
+    _first_screen,
+    poll_workspace,
+)
 
 RUNNING = Status(1, "RUNNING")
 DONE = Status(2, "COMPLETED")
@@ -229,3 +236,89 @@ def test_the_api_does_not_import_httpxs_command_line_tool() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class TestTheWorkersDescription:
+    def test_it_is_not_the_repr_of_what_the_history_knew(self) -> None:
+        """Textual describes a worker given no description by repr(work): the session's repr,
+        with every record of `initial` (100k at a restart: up to 1.2 s before the first frame)."""
+
+        class Node:
+            def post_message(self, message) -> None:
+                pass
+
+            def run_worker(self, work, **kwargs):
+                # what textual.worker_manager does with the description
+                self.description = kwargs.get("description") or repr(work)
+
+        node = Node()
+        sessions = Sessions(
+            node, store=None, client_factory=lambda ws: Source([]), clock=time.time, interval=None
+        )
+        session = Session.open(1, WORKSPACE, None, store=None)
+        session.initial = {
+            f"job-{i}": JobRecord(f"job-{i}", RUNNING, "r1", 1.0, 2.0) for i in range(1000)
+        }
+        sessions.start(session, JobIndex())
+        assert node.description == WORKER_DESCRIPTION
+        assert "job-999" not in node.description
+
+
+class TestTheFirstScreenFirst:
+    """A large first answer: its first screenful of rows is posted (and shown) before the rest."""
+
+    async def run(self, jobs: list[Job], shown: JobIndex) -> list[JobsChanged]:
+        session = Session.open(1, WORKSPACE, None, store=None)
+        changed: list[JobsChanged] = []
+
+        def post(message) -> None:
+            if isinstance(message, JobsChanged) and message.rows:
+                changed.append(message)
+                shown.upsert(message.rows)
+                assert session.shown is not None
+                session.shown.set()  # as the screen does once the rows are painted
+
+        task = asyncio.create_task(
+            poll_workspace(
+                session,
+                client_factory=lambda ws: Source(jobs),
+                store=None,
+                clock=time.time,
+                post=post,
+                shown=shown,
+            )
+        )
+        await until(lambda: sum(len(m.rows) for m in changed) >= len(jobs))
+        await stop(task)
+        return changed
+
+    async def test_the_top_rows_then_all_of_them(self) -> None:
+        jobs = [Job(f"job-{i:05d}", RUNNING, "r1") for i in range(FIRST_SCREEN_AFTER)][::-1]
+        shown = JobIndex()
+        changed = await self.run(jobs, shown)
+        early, rest = changed[0], changed[1]
+        assert early.events == [] and len(early.rows) == FIRST_SCREEN_ROWS
+        # the rows the whole sort shows at the top, in its order (same time: by workflowId)
+        assert [r.workflow_id for r in early.rows] == [f"job-{i:05d}" for i in range(200)]
+        assert len(rest.rows) == len(jobs) and len(rest.events) == len(jobs)
+        assert shown.keys(0, 3) == ["job-00000", "job-00001", "job-00002"]
+        assert len(shown) == len(jobs)
+
+    def test_not_for_a_small_answer_or_a_table_that_shows_or_filters_rows(self) -> None:
+        rows = [row_of_job(Job(f"job-{i}", RUNNING, "r1")) for i in range(FIRST_SCREEN_AFTER)]
+        assert len(_first_screen(rows, JobIndex())) == FIRST_SCREEN_ROWS
+        assert _first_screen(rows[1:], JobIndex()) == []
+        shown = JobIndex()
+        shown.upsert([row_of_job(Job("other", RUNNING, "r0"))])
+        assert _first_screen(rows, shown) == []
+        for filtered in (JobIndex(), JobIndex()):
+            assert _first_screen(rows, filtered)
+        filtered.set_status_filter([RUNNING.code])
+        assert _first_screen(rows, filtered) == []
+        filtered.set_status_filter(None)
+        filtered.set_text_filter("job-1")
+        assert _first_screen(rows, filtered) == []
+
+
+def row_of_job(job: Job) -> JobRow:
+    return JobRow(job.workflow_id, job.status, job.run_id, 1.0, 1.0)

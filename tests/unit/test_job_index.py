@@ -14,12 +14,15 @@ import pytest
 from jobwatch.models import NOT_FOUND, Status
 from jobwatch.statuses import rank
 from jobwatch.tui.job_index import (
+    FIRST_SCREEN_ROWS,
+    REFILL_AT_MOST,
     SORT_KEYS,
     SORT_MODES,
     Change,
     JobIndex,
     SortEntry,
     View,
+    first_screen,
     merge,
     sorted_entries,
 )
@@ -465,3 +468,54 @@ def test_sorted_entries_of_one_prefix_is_sorted_and_keeps_the_entries() -> None:
         assert got == sorted(entries)
         assert all(a is b for a, b in zip(got, sorted(entries), strict=True))
     assert sorted_entries([]) == []
+
+
+@pytest.mark.parametrize("mode", SORT_MODES)
+def test_the_first_screen_is_the_top_of_the_whole_sort_in_its_order(mode) -> None:
+    rows = big(20_000)
+    rows[123] = dataclasses.replace(rows[123], pinned=True)
+    index = JobIndex()
+    index.set_sort(mode)
+    index.upsert(rows)
+    early = first_screen(rows, mode)
+    assert len(early) == FIRST_SCREEN_ROWS
+    assert [r.workflow_id for r in early] == index.keys(0, FIRST_SCREEN_ROWS)
+    assert early[0].workflow_id == rows[123].workflow_id  # pinned first, as ever
+
+
+@pytest.mark.parametrize("mode", SORT_MODES)
+def test_the_rest_after_the_first_screen_leaves_the_state_of_one_upsert(mode) -> None:
+    """The first screen, then the whole answer (it again included): refilled, not merged, and
+    the same rows, order and cursor's place as the whole answer upserted at once."""
+    rows = big(20_000)
+    whole, split = JobIndex(), JobIndex()
+    for index in (whole, split):
+        index.set_sort(mode)
+    whole.upsert(rows)
+    early = first_screen(rows, mode)
+    split.upsert(early)
+    assert split.keys() == [r.workflow_id for r in early]
+    cursor = split.keys(0, 1)[0]
+    before = split.rebuild() or split.order
+    assert split.upsert(rows) is Change.ORDER
+    old_order = split.rebuild()
+    assert split.last_rebuild is not None and split.last_rebuild.full
+    assert old_order is not None and [e[-1] for e in old_order] == [r.workflow_id for r in early]
+    assert split.keys() == whole.keys() and len(split) == len(whole) == len(rows)
+    assert split.position(cursor) == 0 and split.order[0] is not before[0]
+    assert split.row(cursor) is whole.row(cursor)
+
+
+def test_a_batch_that_does_not_hold_every_row_is_merged_as_ever() -> None:
+    rows = big(5000)
+    index = filled(*rows[:10])
+    index.rebuild()
+    index.upsert(rows[5:])  # rows 0-4 are not in it: they stay
+    index.rebuild()
+    assert len(index) == len(rows) and index.last_rebuild is not None
+    assert index.keys() == expected(index, {r.workflow_id: r for r in rows})
+    many = filled(*rows[: REFILL_AT_MOST + 1])
+    many.rebuild()
+    many.upsert(rows)  # more rows shown than a first screen: merged, the same order
+    assert many.keys() == expected(many, {r.workflow_id: r for r in rows})
+    assert [r.workflow_id for r in many].count(rows[0].workflow_id) == 1
