@@ -43,6 +43,7 @@ from jobwatch.events import (
     RunIdChanged,
     StatusChanged,
 )
+from jobwatch.give_way import give_way
 from jobwatch.head_start import HeadStart, Plan, dashboard_poller, watched_ids
 from jobwatch.models import Job
 from jobwatch.poller import JobSource, Poller, StartedRun
@@ -410,6 +411,10 @@ async def poll_workspace(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(early_shown.wait(), SHOWN_TIMEOUT)
             rows_shown = session.shown = asyncio.Event() if rows else None
+            if rows:
+                # a key being handled is painted first: the merge and the repaint of a tick's
+                # rows take 5-60 ms at 100k jobs (jobwatch.give_way)
+                await give_way()
             post(JobsChanged(gen, events, rows))
             # the events about one job never change the health: the first answer's 100k took
             # health_after's three isinstance checks each (~15 ms), one type test ~9 ms
@@ -423,6 +428,7 @@ async def poll_workspace(
                 # screen, so that the write does not hold the GIL during the repaint.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(rows_shown.wait(), SHOWN_TIMEOUT)
+                await give_way()  # nor while a key that came meanwhile is painted
     except JobwatchError as error:
         post(PollStatus(gen, Health("stopped", error=error)))
     finally:
