@@ -650,3 +650,43 @@ async def test_incremental_order_matches_a_full_sort() -> None:
             }[table.sort_mode]
             assert table.visible_keys() == [r.workflow_id for r in sorted(visible, key=expected)]
             assert len(table) == len(model)
+
+
+# ------------------------------------------------------------- the scroll bar
+
+
+async def test_scroll_bar_repaints_only_when_its_thumb_moves_a_visible_step() -> None:
+    """Scrolling a few rows of many does not repaint the bar (it would draw the same cells); a
+    step that moves the thumb does. Either way the screen shows the bar at its position."""
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(JobTable)
+        table.upsert(job(i) for i in range(20_000))
+        table.focus()
+        for _ in range(3):  # the layout of the new length and the focus's styles repaint the bar
+            await pilot.pause()
+        bar = table.vertical_scrollbar
+        repaints: list[float] = []
+        original = bar.refresh
+
+        def spy(*regions, **kwargs):
+            repaints.append(bar.position)
+            return original(*regions, **kwargs)
+
+        async def shown_then_repainted() -> tuple[str, str]:
+            await pilot.pause()
+            shown = app.export_screenshot()
+            original()  # what a repaint at this position draws
+            await pilot.pause()
+            return shown, app.export_screenshot()
+
+        bar.refresh = spy
+        table.scroll_to(y=3, animate=False, force=True)
+        shown, repainted = await shown_then_repainted()
+        assert table.scroll_y == 3 and bar.position == 3
+        assert repaints == []
+        assert shown == repainted
+        table.scroll_to(y=10_000, animate=False, force=True)
+        shown, repainted = await shown_then_repainted()
+        assert repaints == [10_000]
+        assert shown == repainted

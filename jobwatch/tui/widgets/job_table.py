@@ -36,6 +36,7 @@ from jobwatch.tui.widgets.job_lines import (
     message_strip,
     no_eta,
 )
+from jobwatch.tui.widgets.scrollbar import move_quietly
 
 __all__ = ["JobRow", "JobTable"]
 
@@ -456,6 +457,14 @@ class JobTable(ScrollView, can_focus=True):
         if not regions and repaint:
             self._full_repaint_pending = True
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """ScrollView's, except that the scroll bar is repainted only when its thumb moves a step
+        that shows (jobwatch.tui.widgets.scrollbar: at 100k rows, ~350 rows a step)."""
+        if self.show_vertical_scrollbar:
+            move_quietly(self.vertical_scrollbar, new_value)
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
 
     def watch_stale(self) -> None:
         self.refresh()
