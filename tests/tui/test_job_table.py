@@ -650,3 +650,93 @@ async def test_incremental_order_matches_a_full_sort() -> None:
             }[table.sort_mode]
             assert table.visible_keys() == [r.workflow_id for r in sorted(visible, key=expected)]
             assert len(table) == len(model)
+
+
+# ------------------------------------------------------------- the scroll bar
+
+
+async def test_scroll_bar_repaints_only_when_its_thumb_moves_a_visible_step() -> None:
+    """Scrolling a few rows of many does not repaint the bar (it would draw the same cells); a
+    step that moves the thumb does. Either way the screen shows the bar at its position."""
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(JobTable)
+        table.upsert(job(i) for i in range(20_000))
+        table.focus()
+        for _ in range(3):  # the layout of the new length and the focus's styles repaint the bar
+            await pilot.pause()
+        bar = table.vertical_scrollbar
+        repaints: list[float] = []
+        original = bar.refresh
+
+        def spy(*regions, **kwargs):
+            repaints.append(bar.position)
+            return original(*regions, **kwargs)
+
+        async def shown_then_repainted() -> tuple[str, str]:
+            await pilot.pause()
+            shown = app.export_screenshot()
+            original()  # what a repaint at this position draws
+            await pilot.pause()
+            return shown, app.export_screenshot()
+
+        bar.refresh = spy
+        table.scroll_to(y=3, animate=False, force=True)
+        shown, repainted = await shown_then_repainted()
+        assert table.scroll_y == 3 and bar.position == 3
+        assert repaints == []
+        assert shown == repainted
+        table.scroll_to(y=10_000, animate=False, force=True)
+        shown, repainted = await shown_then_repainted()
+        assert repaints == [10_000]
+        assert shown == repainted
+
+
+async def test_a_poll_repaints_only_the_lines_that_show_another_row() -> None:
+    """Rows changed off screen, or new rows sorted above the cursor (the view scrolls with them),
+    repaint no line of the table; a changed row on screen repaints its line alone. What is on
+    screen is what a full repaint draws."""
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(JobTable)
+        table.upsert(job(i, COMPLETED) for i in range(200))
+        table.focus()
+        assert table.move_cursor("job-150")  # newest first: line 50 of the order
+        for _ in range(3):  # the first paint, the focus's styles
+            await pilot.pause()
+        line = row_line(table, "job-150")
+        lines: list[int] = []
+        full: list[bool] = []
+        original = table.refresh
+
+        def spy(*regions, **kwargs):
+            if regions:
+                lines.extend(region.y for region in regions)
+            elif kwargs.get("repaint", True):
+                full.append(True)
+            return original(*regions, **kwargs)
+
+        async def shown_then_repainted() -> tuple[str, str]:
+            await pilot.pause()
+            shown = app.export_screenshot()
+            original()
+            await pilot.pause()
+            return shown, app.export_screenshot()
+
+        table.refresh = spy
+        table.upsert([job(3, FAILED)])  # an old row changes, far below the screen
+        shown, repainted = await shown_then_repainted()
+        assert (lines, full) == ([], [])
+        assert shown == repainted
+
+        table.upsert(job(i, COMPLETED) for i in range(900, 905))  # newer: above the cursor
+        shown, repainted = await shown_then_repainted()
+        assert table.cursor_key == "job-150" and row_line(table, "job-150") == line
+        assert (lines, full) == ([], [])
+        assert shown == repainted
+
+        table.upsert([job(151, FAILED)])  # on screen, one line above the cursor: moves to the top
+        shown, repainted = await shown_then_repainted()
+        assert full == [] and lines  # the lines between its old place and the top
+        assert shown == repainted
+        assert screen_lines(table)[line].startswith(" job-150")

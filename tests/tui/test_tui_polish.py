@@ -119,6 +119,29 @@ async def test_summary_chip_grows_when_its_count_gains_a_digit() -> None:
         assert str(running.render()).endswith("RUNNING 10")
 
 
+async def test_summary_chips_whose_text_stays_are_not_repainted() -> None:
+    app = BarApp()
+    async with app.run_test(size=(120, 5)) as pilot:
+        bar = app.query_one(SummaryBar)
+        bar.set_counts({1: 9, 4: 1})
+        await pilot.pause()
+        chips = {chip.code: chip for chip in bar.query("StatusChip")}
+        repainted: list[int] = []
+        for code, chip in chips.items():
+            original = chip.refresh
+
+            def spy(*regions, _code=code, _original=original, **kwargs):
+                repainted.append(_code)
+                return _original(*regions, **kwargs)
+
+            chip.refresh = spy
+        bar.set_counts({1: 8, 4: 1})  # only RUNNING's count changed
+        await pilot.pause()
+        assert repainted == [1]
+        assert str(chips[1].render()).endswith("RUNNING 8")
+        assert str(chips[4].render()).endswith("CANCELLED 1")
+
+
 async def test_summary_bar_shrinks_to_symbols_when_names_do_not_fit() -> None:
     codes = [1, 1, 2, 3, 4, 5, 6, 7, 0]
     app = BarApp()

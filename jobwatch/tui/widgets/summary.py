@@ -153,7 +153,14 @@ class SummaryBar(HorizontalScroll):
 
 
 def _update(widget: Static, label: Text) -> None:
-    """Show `label`; lay the bar out again only if the widget's width changes (a count grew a digit)."""
+    """Show `label`; lay the bar out again only if the widget's width changes (a count grew a digit).
+
+    A chip whose text and colours did not change is not repainted at all: a poll that changes
+    one count repainted every chip (at 1k jobs, growing: 235 chip paints in 40 s, 70 of them
+    for the 5 chips each changed poll touched).
+    """
     previous = widget.content
+    if previous == label:
+        return
     same_width = isinstance(previous, Text) and previous.cell_len == label.cell_len
     widget.update(label, layout=not same_width)
