@@ -24,6 +24,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from jobwatch import give_way
 from jobwatch.errors import JobwatchError
 from jobwatch.events import HistoryFailed, PollCompleted
 from jobwatch.head_start import HeadStart
@@ -343,7 +344,9 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
         if overdue is not None:
             self.table.stale = overdue
         self._alert_tick(session, now)
-        self._show_notices(session.endings.due(now))
+        if not give_way.key_pending():
+            # a toast relays out the screen (10-60 ms at 100k): held endings wait a second more
+            self._show_notices(session.endings.due(now))
         wid = self.detail.workflow_id
         if wid is not None:
             row = self.table.row(wid)
