@@ -33,12 +33,24 @@ class SessionMessage(Message):
 
 
 class JobsChanged(SessionMessage):
-    """One poller tick: its events and the table rows for every job they touched."""
+    """One poller tick: its events and the table rows for every job they touched.
 
-    def __init__(self, generation: int, events: Sequence[Event], rows: Sequence[JobRow]) -> None:
+    `partial`: only the first screenful of a large first answer, shown before the rest (its
+    counts would be those of 200 jobs: the summary and the title wait for the whole answer).
+    """
+
+    def __init__(
+        self,
+        generation: int,
+        events: Sequence[Event],
+        rows: Sequence[JobRow],
+        *,
+        partial: bool = False,
+    ) -> None:
         super().__init__(generation)
         self.events = events
         self.rows = rows
+        self.partial = partial
 
 
 class PollStatus(SessionMessage):

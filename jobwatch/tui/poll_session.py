@@ -407,7 +407,7 @@ async def poll_workspace(
             if early:
                 # the first screenful first, on screen before the rest is merged in
                 early_shown = session.shown = asyncio.Event()
-                post(JobsChanged(gen, [], early))
+                post(JobsChanged(gen, [], early, partial=True))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(early_shown.wait(), SHOWN_TIMEOUT)
             rows_shown = session.shown = asyncio.Event() if rows else None

@@ -358,3 +358,28 @@ async def test_narrow_terminal_puts_detail_below(sim, history, tmp_path):
         detail_region = screen.detail.region
         assert detail_region.y >= table_region.bottom
         assert table_region.height >= 5
+
+
+async def test_the_first_screen_of_a_large_answer_is_not_counted_until_the_rest_comes(
+    sim, history, tmp_path
+) -> None:
+    """A partial JobsChanged (jobwatch.tui.poll_session's first screenful) shows its rows, but
+    the summary and the title count only whole answers: never "200 jobs" of 100k."""
+    from jobwatch.store.history import JobRecord
+    from jobwatch.tui.messages import JobsChanged
+    from jobwatch.tui.model import row_of
+
+    app = make_app(sim, history, tmp_path, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await wait_for(pilot, lambda: screen.session is not None, what="a session")
+        session = screen.session
+        assert session is not None
+        before = screen.summary.summary_text()
+        rows = [row_of(JobRecord(f"job-{i}", Status(1, "RUNNING"), "r1", 1.0, 2.0)) for i in (1, 2)]
+        screen.post_message(JobsChanged(session.generation, [], rows, partial=True))
+        await wait_for(pilot, lambda: len(table_of(app)) >= 2, what="the partial rows")
+        assert screen.summary.summary_text() == before
+        screen.post_message(JobsChanged(session.generation, [], rows))
+        await wait_for(pilot, lambda: screen.summary.summary_text() != before, what="the counts")
+        assert "RUNNING 2" in screen.summary.summary_text()

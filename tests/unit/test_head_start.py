@@ -298,6 +298,7 @@ class TestTheFirstScreenFirst:
         changed = await self.run(jobs, shown)
         early, rest = changed[0], changed[1]
         assert early.events == [] and len(early.rows) == FIRST_SCREEN_ROWS
+        assert early.partial and not rest.partial  # the summary counts the whole answer only
         # the rows the whole sort shows at the top, in its order (same time: by workflowId)
         assert [r.workflow_id for r in early.rows] == [f"job-{i:05d}" for i in range(200)]
         assert len(rest.rows) == len(jobs) and len(rest.events) == len(jobs)

@@ -255,9 +255,10 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
                 self.call_after_refresh(session.shown.set)
             with self.app.batch_update():
                 self.table.upsert(message.rows)
-            self._counts.update(message.rows)
             self._freeze.rows_shown(len(message.rows))
-            self._update_counts()
+            if not message.partial:
+                self._counts.update(message.rows)
+                self._update_counts()
             if self.detail.workflow_id is None:
                 self._show_detail(self.table.cursor_key)
         self._history_note(message.events)
