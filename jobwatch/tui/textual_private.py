@@ -74,7 +74,7 @@ def busy(app: App) -> bool:
     its screen once its queue is empty; the screen's _dirty_widgets): jobwatch.give_way uses it
     to tell when a key's effects (its binding, the messages those posted, their repaint) are all
     on screen. Hidden widgets (display: none, and what they hold) never paint, so they are not
-    asked. ~30 widgets: ~30 us a call.
+    asked. The dashboard has 11 widgets under its screen: 11-17 us a call (headless, 2000 calls).
     """
     screen = app.screen
     if screen._dirty_widgets:
