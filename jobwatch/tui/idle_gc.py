@@ -7,11 +7,22 @@ off while the dashboard runs and does the same collections itself once no key or
 for `quiet` seconds. Young generations are collected by CPython as usual. If input never pauses,
 a full collection still runs once `force_after` young collections piled up, so memory stays bounded.
 
-`force_after` is FORCE_AFTER: at 100k jobs, growing, with a key every 50 ms, generation-1
-collections came about 5 times a second, and a forced full collection (25k objects unfrozen) took
-60-71 ms, each stalling the event loop 80-100 ms and landing on a key press (three times a minute
-at the former 100). 1000 puts the first forced one after about 200 s of unbroken input; what
-survives meanwhile is collected at the first pause of `quiet` seconds.
+Young collections start after YOUNG_THRESHOLD net allocations instead of CPython's 700: the
+dashboard allocates and frees some 10^4 containers a second even when nothing changes (every
+repaint's strips and segments), so at 700 CPython ran ~12 young collections a second in a 1k
+workspace with no key pressed. Measured in a pty (jobwatch watch, bench/growth.py's simulator,
+70 s of `down` then 60 s without keys, gc.callbacks): 1k jobs, 1,656 -> 39 generation-0
+collections and 0.39 -> 0.10 s of collecting in 135 s, CPU watching 1.88 -> 1.70 %; 100k jobs
+growing, two alternating runs each, CPU watching 4.87 / 3.57 -> 3.90 / 2.93 %, key max 177 / 144
+-> 156 / 119 ms. Most of those containers die before the larger threshold is reached, so a young
+collection walks more objects but far fewer run (the longest seen 9 ms at 100k).
+
+`force_after` is FORCE_AFTER: at 100k jobs, growing, with a key every 50 ms and CPython's young
+threshold, generation-1 collections came about 5 times a second, and a forced full collection
+(25k objects unfrozen) took 60-71 ms, each stalling the event loop 80-100 ms and landing on a key
+press. With YOUNG_THRESHOLD they come about 0.1 times a second (7 in a 75 s pty run of keys and
+watching): 30 puts the first forced one after about five minutes of unbroken input; what survives
+meanwhile is collected at the first pause of `quiet` seconds.
 
 After each full collection the survivors are frozen (gc.freeze), so the next one only walks what
 was allocated since. Frozen objects that later become cyclic garbage would never be freed: at a
@@ -36,7 +47,9 @@ from collections.abc import Callable
 #: CPython's own trigger: a full collection after this many generation-1 collections
 DEFAULT_THRESHOLD2 = 10
 #: young (generation-1) collections after which a full one runs even while input continues
-FORCE_AFTER = 1000
+FORCE_AFTER = 30
+#: net allocations of containers that start a young (generation-0) collection; CPython's is 700
+YOUNG_THRESHOLD = 7000
 #: effectively "never" for CPython's automatic full collection
 _OFF = 1 << 30
 #: the longest the start-up hold lasts, in seconds of the dashboard running
@@ -89,13 +102,13 @@ class IdleCollector:
         return self._saved is not None
 
     def start(self) -> None:
-        """Take full collections over from CPython (until `stop`)."""
+        """Take full collections over from CPython, young ones less often (until `stop`)."""
         if self._saved is not None:
             return
         self._saved = self._gc.get_threshold()
         gen0, gen1, gen2 = self._saved
         self._threshold2 = gen2 or DEFAULT_THRESHOLD2
-        self._gc.set_threshold(gen0, gen1, _OFF)
+        self._gc.set_threshold(max(gen0, YOUNG_THRESHOLD), gen1, _OFF)
 
     def stop(self) -> None:
         """Give full collections back to CPython with its previous thresholds (and what was frozen)."""

@@ -6,7 +6,13 @@ import gc
 
 from jobwatch.tui import idle_gc
 from jobwatch.tui.app import JobwatchApp
-from jobwatch.tui.idle_gc import FORCE_AFTER, IdleCollector, end_start_hold, hold_start
+from jobwatch.tui.idle_gc import (
+    FORCE_AFTER,
+    YOUNG_THRESHOLD,
+    IdleCollector,
+    end_start_hold,
+    hold_start,
+)
 from tests.support.tui import (
     idle_app,
     make_app,
@@ -73,7 +79,7 @@ def collector(**kwargs) -> tuple[IdleCollector, FakeGc, Clock]:
 
 def test_start_turns_automatic_full_collections_off_and_stop_restores_them() -> None:
     idle, fake, _ = collector()
-    assert fake.threshold[:2] == (700, 10) and fake.threshold[2] > 10**6
+    assert fake.threshold[:2] == (YOUNG_THRESHOLD, 10) and fake.threshold[2] > 10**6
     idle.stop()
     assert fake.threshold == (700, 10, 10)
     assert fake.calls == ["unfreeze"]  # nothing stays frozen after the dashboard
@@ -147,6 +153,7 @@ async def test_the_dashboard_takes_full_collections_over_and_gives_them_back(tmp
         await pilot.pause()
         assert app.idle_gc.active
         assert gc.get_threshold()[2] > 10**6
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
         app.idle_gc._last_input = 0.0
         await pilot.press("down")
         assert app.idle_gc._last_input > 0.0  # a key press counts as input
@@ -154,12 +161,20 @@ async def test_the_dashboard_takes_full_collections_over_and_gives_them_back(tmp
     assert not app.idle_gc.active
 
 
+def test_a_larger_young_threshold_is_kept() -> None:
+    fake = FakeGc()
+    fake.threshold = (50_000, 10, 10)
+    idle = IdleCollector(gc_module=fake)
+    idle.start()
+    assert fake.threshold[0] == 50_000
+
+
 def test_by_default_minutes_of_unbroken_input_pass_without_a_forced_collection() -> None:
-    # ~5 generation-1 collections a second at 100k jobs with keys held (jobwatch.tui.idle_gc)
+    # ~0.1 generation-1 collections a second at 100k jobs with keys held (jobwatch.tui.idle_gc)
     idle, fake, clock = collector(quiet=1.0)
-    for second in range(180):
+    for second in range(240):
         clock.now += 1
-        fake.count[2] = 5 * second
+        fake.count[2] = second // 10
         idle.input_seen()
         assert not idle.tick(), f"forced after {second} s of input"
     fake.count[2] = FORCE_AFTER
