@@ -403,7 +403,7 @@ async def poll_workspace(
         ticks = run if started is not None else poller.run()
         async for events in ticks:
             rows = await _rows_of(events, poller, session, shown)
-            early = _first_screen(rows, shown)
+            early = first_screen_of(rows, shown)
             if early:
                 # the first screenful first, on screen before the rest is merged in
                 early_shown = session.shown = asyncio.Event()
@@ -466,10 +466,10 @@ async def _rows_of(
     return timed_rows(touched, shown=shown, initial=session.initial, found=found)
 
 
-def _first_screen(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:
-    """The rows to show before the rest of a tick's (jobwatch.tui.job_index.first_screen): the
-    first screenful of a large first answer, while the table holds nothing and filters nothing;
-    none otherwise."""
+def first_screen_of(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:
+    """The rows to show before the rest (jobwatch.tui.job_index.first_screen): the first
+    screenful of a large first answer or history, while the table holds nothing and filters
+    nothing; none otherwise."""
     if len(rows) < FIRST_SCREEN_AFTER or len(shown):
         return []
     if shown.text_filter or shown.status_filter is not None:

@@ -383,3 +383,62 @@ async def test_the_first_screen_of_a_large_answer_is_not_counted_until_the_rest_
         screen.post_message(JobsChanged(session.generation, [], rows))
         await wait_for(pilot, lambda: screen.summary.summary_text() != before, what="the counts")
         assert "RUNNING 2" in screen.summary.summary_text()
+
+
+async def test_a_large_history_paints_its_first_screenful_before_the_whole_table(
+    sim, history, tmp_path
+) -> None:
+    """A restart in a large workspace (jobwatch.tui.screens.main._load_from_history): the first
+    screenful of the stored rows goes in first, the rest after its paint, and then every row is
+    there and counted."""
+    from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, FIRST_SCREEN_ROWS
+    from jobwatch.tui.widgets.job_table import JobTable
+
+    jobs = [Job(f"old-{i:05d}", Status(2, "COMPLETED"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
+    history.record(sim.workspace_id, jobs, time.time() - 600)
+    filled: list[int] = []
+    replace_all = JobTable.replace_all
+
+    def spy(self, rows):
+        rows = list(rows)
+        filled.append(len(rows))
+        replace_all(self, rows)
+
+    app = make_app(sim, history, tmp_path, poll=False)
+    JobTable.replace_all = spy
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
+            assert filled == [FIRST_SCREEN_ROWS, FIRST_SCREEN_AFTER]
+            assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
+            assert table_of(app).stale
+    finally:
+        JobTable.replace_all = replace_all
+
+
+async def test_a_poll_that_comes_before_the_rest_of_the_history_is_not_undone_by_it(
+    sim, history, tmp_path
+) -> None:
+    from jobwatch.store.history import JobRecord
+    from jobwatch.tui.job_index import FIRST_SCREEN_AFTER
+    from jobwatch.tui.messages import JobsChanged
+    from jobwatch.tui.model import row_of
+
+    jobs = [Job(f"old-{i:05d}", Status(1, "RUNNING"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
+    history.record(sim.workspace_id, jobs, time.time() - 600)
+    app = make_app(sim, history, tmp_path, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
+        session = screen.session
+        assert session is not None
+        # the same start again, with a poll's row handled before the paint that fills the rest
+        table_of(app).clear()
+        screen._load_from_history(session)
+        assert screen._history_rest is not None
+        newer = row_of(JobRecord("old-04999", Status(2, "COMPLETED"), "run-1", 1.0, 2.0))
+        screen._jobs_changed(JobsChanged(session.generation, [], [newer]))
+        assert screen._history_rest is None
+        await pilot.pause()
+        assert table_of(app).row("old-04999").status.code == 2
+        assert len(table_of(app)) == FIRST_SCREEN_AFTER

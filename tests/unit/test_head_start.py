@@ -25,7 +25,7 @@ from jobwatch.tui.poll_session import (
     WORKER_DESCRIPTION,
     Session,
     Sessions,
-    _first_screen,
+    first_screen_of,
     poll_workspace,
 )
 
@@ -307,18 +307,18 @@ class TestTheFirstScreenFirst:
 
     def test_not_for_a_small_answer_or_a_table_that_shows_or_filters_rows(self) -> None:
         rows = [row_of_job(Job(f"job-{i}", RUNNING, "r1")) for i in range(FIRST_SCREEN_AFTER)]
-        assert len(_first_screen(rows, JobIndex())) == FIRST_SCREEN_ROWS
-        assert _first_screen(rows[1:], JobIndex()) == []
+        assert len(first_screen_of(rows, JobIndex())) == FIRST_SCREEN_ROWS
+        assert first_screen_of(rows[1:], JobIndex()) == []
         shown = JobIndex()
         shown.upsert([row_of_job(Job("other", RUNNING, "r0"))])
-        assert _first_screen(rows, shown) == []
+        assert first_screen_of(rows, shown) == []
         for filtered in (JobIndex(), JobIndex()):
-            assert _first_screen(rows, filtered)
+            assert first_screen_of(rows, filtered)
         filtered.set_status_filter([RUNNING.code])
-        assert _first_screen(rows, filtered) == []
+        assert first_screen_of(rows, filtered) == []
         filtered.set_status_filter(None)
         filtered.set_text_filter("job-1")
-        assert _first_screen(rows, filtered) == []
+        assert first_screen_of(rows, filtered) == []
 
 
 def row_of_job(job: Job) -> JobRow:
