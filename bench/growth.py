@@ -341,14 +341,17 @@ def first_rows_in_pty(argv: list[str], env: dict[str, str]) -> dict:
     sys.path.insert(0, str(HERE))
     import pty_probe
 
-    with pty_probe.PtySession(argv, env=env, cwd=str(REPO_ROOT)) as session:
-        first = session.wait_for_snapshot(pty_probe.rows_shown(10, pty_probe.DEFAULT_LAYOUT), 120.0)
-        if first is None:
-            raise RuntimeError(f"{session.screen_text()}\n{argv}: no rows within 120 s")
-        out = {"first_rows_s": first.time - session.started_at, "started_at": session.started_at}
-        session.send("q")
-        session.wait_exit(15.0)
-    return out
+    seconds, started_at, text = pty_probe.first_rows_seconds(
+        argv,
+        env,
+        pty_probe.rows_shown(10, pty_probe.DEFAULT_LAYOUT),
+        timeout=120.0,
+        cwd=str(REPO_ROOT),
+        quit_key="q",
+    )
+    if seconds is None:
+        raise RuntimeError(f"{text}\n{argv}: no rows within 120 s")
+    return {"first_rows_s": seconds, "started_at": started_at}
 
 
 def measure_in_pty(
@@ -458,9 +461,11 @@ async def child_main(spec: dict) -> dict:
         wait_until,
     )
     from jobwatch.store.history import HistoryStore
+    from jobwatch.store.paths import HISTORY_FILE_NAME
 
     probe = Probe()
-    history = HistoryStore(os.path.join(spec["data_dir"], "history-growth.sqlite3"))
+    # the file `jobwatch watch` opens in the same data directory: its pty run is a restart
+    history = HistoryStore(os.path.join(spec["data_dir"], HISTORY_FILE_NAME))
     app = make_app(spec, probe, history)  # the default intervals, as a user gets them
     stalls: list[float] = []
     out: dict = {}

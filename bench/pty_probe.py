@@ -878,13 +878,22 @@ def first_rows_seconds(
     *,
     timeout: float = 30.0,
     size: tuple[int, int] = DEFAULT_SIZE,
-) -> float | None:
+    cwd: str | None = None,
+    quit_key: str | None = None,
+) -> tuple[float | None, float, str]:
     """Seconds from spawning `argv` to the first screen where `predicate` holds (default: ten
-    table rows, one highlighted); None on timeout. The process is closed afterwards."""
+    table rows, one highlighted), None on timeout; with perf_counter() of the spawn and the
+    screen's text then. `quit_key` is sent afterwards (and the exit awaited); the process is
+    closed in any case."""
     check = predicate or rows_shown(10)
-    with PtySession(argv, size=size, env=env) as session:
+    with PtySession(argv, size=size, env=env, cwd=cwd) as session:
         snap = session.wait_for_snapshot(check, timeout)
-        return None if snap is None else snap.time - session.started_at
+        seconds = None if snap is None else snap.time - session.started_at
+        text = session.screen_text()
+        if quit_key is not None and snap is not None:
+            session.send(quit_key)
+            session.wait_exit(15.0)
+        return seconds, session.started_at, text
 
 
 # --------------------------------------------------------------------------------------------

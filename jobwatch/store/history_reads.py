@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from operator import itemgetter
 
 import msgspec
 
@@ -104,11 +105,19 @@ def _job_record(row: tuple) -> JobRecord:
 
 
 def jobs(conn: sqlite3.Connection, windows: bool, workspace_id: str) -> list[JobRecord]:
-    """Every job ever seen in the workspace, in the order first seen."""
-    rows = conn.execute(
-        _job_select(windows) + " ORDER BY j.first_seen, j.workflow_id", (workspace_id,)
-    ).fetchall()
+    """Every job ever seen in the workspace, in the order first seen (then by workflowId).
+
+    Sorted here, not by an ORDER BY: SQLite sorted the 100k rows of a restart in a temporary
+    B-tree, 330-400 ms for the query against 220 ms unsorted, and Python sorts the fetched tuples
+    in ~35 ms (same order: UTF-8 bytes and code points compare alike).
+    """
+    rows = conn.execute(_job_select(windows), (workspace_id,)).fetchall()
+    rows.sort(key=_first_seen_order)
     return [_job_record(row) for row in rows]
+
+
+#: (first_seen, workflow_id) of a `_job_select` row
+_first_seen_order = itemgetter(4, 0)
 
 
 def job_count(conn: sqlite3.Connection, workspace_id: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,15 +147,18 @@ def test_cursor_line_is_none_when_no_row_stands_out():
 
 
 def test_first_rows_seconds_times_spawn_to_the_first_frame_with_the_rows():
-    seconds = pty_probe.first_rows_seconds(minimal_argv(20), predicate=pty_probe.rows_shown(20))
-    assert seconds is not None and 0 < seconds < FIRST_ROWS_TIMEOUT
-    # 21 rows never fit a 20-row app: the wait ends at the timeout, with None
-    assert (
-        pty_probe.first_rows_seconds(
-            minimal_argv(20), predicate=pty_probe.rows_shown(21), timeout=1.5
-        )
-        is None
+    before = time.perf_counter()
+    seconds, started_at, text = pty_probe.first_rows_seconds(
+        minimal_argv(20), predicate=pty_probe.rows_shown(20), quit_key="q"
     )
+    assert seconds is not None and 0 < seconds < FIRST_ROWS_TIMEOUT
+    assert before <= started_at <= time.perf_counter() - seconds
+    assert text.strip()  # the screen as it was then
+    # 21 rows never fit a 20-row app: the wait ends at the timeout, with None
+    missed, _, _ = pty_probe.first_rows_seconds(
+        minimal_argv(20), predicate=pty_probe.rows_shown(21), timeout=1.5
+    )
+    assert missed is None
 
 
 def test_columns_and_lines_from_the_environment_do_not_shrink_the_screen():

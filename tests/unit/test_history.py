@@ -1029,3 +1029,11 @@ def test_writing_is_true_only_while_a_write_runs(store: HistoryStore):
     release.set()
     writer.join(5)
     assert not store.writing
+
+
+def test_jobs_come_in_the_order_first_seen_then_by_workflow_id(store: HistoryStore):
+    store.record(WS, [Job("z", RUNNING, "r1"), Job("é", RUNNING, "r1")], 20.0)
+    store.record(WS, [Job("m", RUNNING, "r1"), Job("b", RUNNING, "r1")], 10.0)
+    store.record(WS, [Job("a", RUNNING, "r1")], 30.0)
+    # 'é' (U+00E9) after 'z': SQLite's byte order and Python's code-point order agree
+    assert [r.workflow_id for r in store.jobs(WS)] == ["b", "m", "z", "é", "a"]

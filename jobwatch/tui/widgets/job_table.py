@@ -183,8 +183,10 @@ class JobTable(ScrollView, can_focus=True):
         if self.on_first_rows is not None and len(self._index):
             first_rows, self.on_first_rows = self.on_first_rows, None
             self.call_after_refresh(first_rows)
-        if wider:
-            self._mark_dirty() if change is Change.ORDER else self.refresh()
+        if wider and change is Change.ORDER:
+            self._mark_dirty()
+        elif wider:
+            self.refresh()
         elif change is Change.ORDER:
             self._mark_dirty(lines_only=True)
         elif change is Change.ROWS:
