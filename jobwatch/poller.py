@@ -543,8 +543,19 @@ class Poller:
     async def _sleep(self, delay: float) -> None:
         if self._wake.is_set():
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await wait_set(self._wake, delay)
+
+
+async def wait_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait until `event` is set, for at most `timeout` seconds.
+
+    Not asyncio.wait_for: on Python 3.11 a cancel that comes as the event is set is lost there
+    (bpo-42130, fixed in 3.12), and the task runs on; a worker being stopped as its rows were
+    shown kept polling, and the stop waited for it forever (seen once in CI, under load).
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 
 class StartedRun:

@@ -46,7 +46,7 @@ from jobwatch.events import (
 from jobwatch.give_way import give_way
 from jobwatch.head_start import HeadStart, Plan, dashboard_poller, watched_ids
 from jobwatch.models import Job
-from jobwatch.poller import JobSource, Poller, StartedRun
+from jobwatch.poller import JobSource, Poller, StartedRun, wait_set
 from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
 from jobwatch.store.config import WorkspaceConfig
@@ -408,8 +408,7 @@ async def poll_workspace(
                 # the first screenful first, on screen before the rest is merged in
                 early_shown = session.shown = asyncio.Event()
                 post(JobsChanged(gen, [], early, partial=True))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(early_shown.wait(), SHOWN_TIMEOUT)
+                await wait_set(early_shown, SHOWN_TIMEOUT)
             rows_shown = session.shown = asyncio.Event() if rows else None
             if rows:
                 # a key being handled is painted first: the merge and the repaint of a tick's
@@ -426,8 +425,7 @@ async def poll_workspace(
             if rows_shown is not None:
                 # The poller writes the history once asked for more: after the rows are on
                 # screen, so that the write does not hold the GIL during the repaint.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(rows_shown.wait(), SHOWN_TIMEOUT)
+                await wait_set(rows_shown, SHOWN_TIMEOUT)
                 await give_way()  # nor while a key that came meanwhile is painted
     except JobwatchError as error:
         post(PollStatus(gen, Health("stopped", error=error)))

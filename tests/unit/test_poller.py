@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 
 import pytest
 
@@ -31,7 +32,7 @@ from jobwatch.events import (
     StatusChanged,
 )
 from jobwatch.models import Job, Status
-from jobwatch.poller import Poller, backoff_delay
+from jobwatch.poller import Poller, backoff_delay, wait_set
 
 RUNNING = Status(1, "RUNNING")
 DONE = Status(2, "COMPLETED")
@@ -420,3 +421,24 @@ async def test_a_first_answer_with_a_workflow_id_twice_is_compared_as_ever():
     events = await p.poll_once()
     assert kinds(events) == [JobAppeared, JobAppeared, StatusChanged, PollCompleted]
     assert p.jobs["a"].status == CAN and events[-1].changed == 3
+
+
+async def test_a_cancel_that_comes_as_the_event_is_set_is_not_lost() -> None:
+    """wait_set, unlike Python 3.11's asyncio.wait_for (bpo-42130): a worker stopped just as its
+    rows were shown must stop."""
+    event = asyncio.Event()
+    task = asyncio.create_task(wait_set(event, 10.0))
+    await asyncio.sleep(0)  # the task waits for the event
+    event.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_wait_set_ends_at_the_event_or_the_timeout() -> None:
+    event = asyncio.Event()
+    started = time.monotonic()
+    await wait_set(event, 0.05)  # never set: the timeout, without an error
+    assert time.monotonic() - started >= 0.05
+    event.set()
+    await asyncio.wait_for(wait_set(event, 10.0), 1.0)  # set: at once
