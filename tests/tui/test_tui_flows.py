@@ -386,7 +386,7 @@ async def test_the_first_screen_of_a_large_answer_is_not_counted_until_the_rest_
 
 
 async def test_a_large_history_paints_its_first_screenful_before_the_whole_table(
-    sim, history, tmp_path
+    sim, history, tmp_path, monkeypatch
 ) -> None:
     """A restart in a large workspace (jobwatch.tui.screens.main._load_from_history): the first
     screenful of the stored rows goes in first, the rest after its paint, and then every row is
@@ -404,16 +404,13 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
         filled.append(len(rows))
         replace_all(self, rows)
 
+    monkeypatch.setattr(JobTable, "replace_all", spy)
     app = make_app(sim, history, tmp_path, poll=False)
-    JobTable.replace_all = spy
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
-            assert filled == [FIRST_SCREEN_ROWS, FIRST_SCREEN_AFTER]
-            assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
-            assert table_of(app).stale
-    finally:
-        JobTable.replace_all = replace_all
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
+        assert filled == [FIRST_SCREEN_ROWS, FIRST_SCREEN_AFTER]
+        assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
+        assert table_of(app).stale
 
 
 async def test_a_poll_that_comes_before_the_rest_of_the_history_is_not_undone_by_it(
