@@ -281,6 +281,12 @@ class HistoryStore:
         """Every job ever seen in the workspace, in the order first seen, with labels and pins."""
         return self._file.read(lambda conn: reads.jobs(conn, self._windows, workspace_id))
 
+    def leading_jobs(self, workspace_id: str, column: str, limit: int) -> list[JobRecord]:
+        """The pinned jobs and the `limit` latest in `column` (history_reads.leading_jobs)."""
+        return self._file.read(
+            lambda conn: reads.leading_jobs(conn, self._windows, workspace_id, column, limit)
+        )
+
     def job_count(self, workspace_id: str) -> int:
         return self._file.read(lambda conn: reads.job_count(conn, workspace_id))
 

@@ -119,6 +119,33 @@ def jobs(conn: sqlite3.Connection, windows: bool, workspace_id: str) -> list[Job
 #: (first_seen, workflow_id) of a `_job_select` row
 _first_seen_order = itemgetter(4, 0)
 
+#: the columns `leading_jobs` may order by
+LEADING_COLUMNS = ("last_change", "first_seen")
+
+
+def leading_jobs(
+    conn: sqlite3.Connection, windows: bool, workspace_id: str, column: str, limit: int
+) -> list[JobRecord]:
+    """The pinned jobs and the `limit` jobs latest in `column` (ties: the smaller workflowId),
+    each once: what a restart needs for its first screen without reading every job.
+
+    SQLite keeps the top `limit` while it scans, so no row but those becomes a Python object:
+    ~25-35 ms at 100k jobs, against ~150-220 ms for every job (`jobs`). Its BINARY order of
+    workflow_id is Python's order of str (UTF-8 bytes and code points compare alike).
+    """
+    if column not in LEADING_COLUMNS:
+        raise ValueError(f"not a column leading_jobs orders by: {column!r}")
+    select = _job_select(windows)
+    rows = conn.execute(
+        f"{select} ORDER BY j.{column} DESC, j.workflow_id LIMIT ?", (workspace_id, limit)
+    ).fetchall()
+    if windows:
+        rows += conn.execute(f"{select} AND a.pinned = 1", (workspace_id,)).fetchall()
+    records: dict[str, JobRecord] = {}
+    for row in rows:
+        records.setdefault(row[0], _job_record(row))
+    return list(records.values())
+
 
 def job_count(conn: sqlite3.Connection, workspace_id: str) -> int:
     """How many jobs the workspace has stored (an index count: ~1 ms at 100k)."""

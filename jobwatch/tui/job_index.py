@@ -57,6 +57,12 @@ SORT_KEYS: dict[str, Callable[[JobRow], SortEntry]] = {
     "workflowId": _key_workflow_id,
 }
 
+#: The sorts in which, after the pinned rows, a row's place is one column of the history
+#: descending, then its workflowId (the keys above): a restart's first screen is among the pinned
+#: jobs and the FIRST_SCREEN_ROWS latest in that column (jobwatch.store.history_reads.leading_jobs),
+#: found without reading every job. tests/unit/test_job_index.py holds the two to each other.
+LEADING_COLUMN: dict[str, str] = {"last change": "last_change", "first seen": "first_seen"}
+
 #: Everything is sorted again, instead of merged, once the entries to move reach 1/FULL_SORT_RATIO
 #: of all entries (a changed row counts twice: its old entry out, its new one in). Measured at 100k
 #: rows on the 2-core development machine: changing 1% of the rows merges in 12 ms where a full

@@ -196,6 +196,16 @@ class WorkspaceHistory:
             return []
         return self.store.jobs(self.workspace_id)
 
+    def count(self) -> int:
+        """How many jobs the workspace has stored (raises JobwatchError)."""
+        return 0 if self.store is None else self.store.job_count(self.workspace_id)
+
+    def leading(self, column: str, limit: int) -> list[JobRecord]:
+        """The pinned jobs and the `limit` latest in `column` (raises JobwatchError)."""
+        if self.store is None:
+            return []
+        return self.store.leading_jobs(self.workspace_id, column, limit)
+
     def lookup(self, wanted: Sequence[str]) -> dict[str, JobRecord]:
         """The stored records of these jobs, by workflowId (the unknown ones left out)."""
         store = self.store

@@ -51,7 +51,12 @@ from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import resolve_discovery_interval, resolve_interval
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore, JobRecord
-from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, first_screen
+from jobwatch.tui.job_index import (
+    FIRST_SCREEN_AFTER,
+    FIRST_SCREEN_ROWS,
+    LEADING_COLUMN,
+    first_screen,
+)
 from jobwatch.tui.messages import JobsChanged, PollStatus, SessionMessage, WorkspaceNamed
 from jobwatch.tui.model import (
     LOOKUP_IN_THREAD,
@@ -113,6 +118,12 @@ class TickNews:
     ended: list[tuple[Job, float]] = field(default_factory=list)
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class Session:
     """One workspace being watched: its worker, poller and what the screen knows about it."""
@@ -136,6 +147,9 @@ class Session:
     endings: EndingNotices = field(default_factory=EndingNotices)
     #: set once the screen has shown the rows of the latest tick (the worker then lets it be stored)
     shown: asyncio.Event | None = None
+    #: set while `initial` holds what the history knew (the worker times its rows by it): cleared
+    #: while a restart's first screen is shown and the rest not read yet (`history_first_screen`)
+    history_read: asyncio.Event = field(default_factory=_set_event)
 
     @classmethod
     def open(
@@ -163,7 +177,22 @@ class Session:
             wanted = set(self.tracked)
             records = [r for r in records if r.workflow_id in wanted]
         self.initial = {r.workflow_id: r for r in records}
+        self.history_read.set()
         return [row_of(r) for r in records]
+
+    def history_first_screen(self, shown: ShownRows) -> list[JobRow]:
+        """A large history's first screenful, read without reading every job (`first_screen_of`'s
+        rule; the sort's leading column, job_index.LEADING_COLUMN): none for a small history, a
+        sort no column leads, or tracked IDs (raises JobwatchError)."""
+        column = LEADING_COLUMN.get(shown.sort_mode)
+        if column is None or self.tracked is not None or not _first_screen_wanted(shown):
+            return []
+        history = self.history
+        if history.count() < FIRST_SCREEN_AFTER:
+            return []
+        rows = [row_of(r) for r in history.leading(column, FIRST_SCREEN_ROWS)]
+        self.history_read.clear()  # until `remember` has every stored job
+        return first_screen(rows, shown.sort_mode)
 
     @property
     def plan(self) -> Plan:
@@ -402,6 +431,9 @@ async def poll_workspace(
         name_task = asyncio.create_task(_fetch_name(client, gen, post))
         ticks = run if started is not None else poller.run()
         async for events in ticks:
+            if not session.history_read.is_set():
+                # a restart's first screen is painted before the rest of the history is read
+                await wait_set(session.history_read, SHOWN_TIMEOUT)
             rows = await _rows_of(events, poller, session, shown)
             early = first_screen_of(rows, shown)
             if early:
@@ -468,11 +500,14 @@ def first_screen_of(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:
     """The rows to show before the rest (jobwatch.tui.job_index.first_screen): the first
     screenful of a large first answer or history, while the table holds nothing and filters
     nothing; none otherwise."""
-    if len(rows) < FIRST_SCREEN_AFTER or len(shown):
-        return []
-    if shown.text_filter or shown.status_filter is not None:
+    if len(rows) < FIRST_SCREEN_AFTER or not _first_screen_wanted(shown):
         return []
     return first_screen(rows, shown.sort_mode)
+
+
+def _first_screen_wanted(shown: ShownRows) -> bool:
+    """Whether a first screenful may go before the rest: the table holds and filters nothing."""
+    return not (len(shown) or shown.text_filter or shown.status_filter is not None)
 
 
 def _appeared_rows(events: Sequence[Event]) -> list[JobRow] | None:

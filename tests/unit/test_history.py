@@ -1037,3 +1037,28 @@ def test_jobs_come_in_the_order_first_seen_then_by_workflow_id(store: HistorySto
     store.record(WS, [Job("a", RUNNING, "r1")], 30.0)
     # 'é' (U+00E9) after 'z': SQLite's byte order and Python's code-point order agree
     assert [r.workflow_id for r in store.jobs(WS)] == ["b", "m", "z", "é", "a"]
+
+
+def test_leading_jobs_are_the_pinned_and_the_latest_in_the_column_ties_by_workflow_id(
+    store: HistoryStore,
+):
+    store.record(WS, [Job(f"old-{i}", RUNNING, "r1") for i in range(5)], 10.0)
+    store.record(WS, [Job("é", RUNNING, "r1"), Job("z", RUNNING, "r1")], 20.0)
+    store.record(WS, [Job("b", RUNNING, "r1"), Job("a", RUNNING, "r1")], 30.0)
+    store.record(WS, [Job("old-3", Status(3, "FAILED"), "r1")], 40.0)  # a change: last_change 40
+    store.set_pinned(WS, "old-0", True)
+    store.set_pinned(WS, "a", True)  # pinned and among the latest: listed once
+
+    def ids(column: str, limit: int) -> list[str]:
+        return [r.workflow_id for r in store.leading_jobs(WS, column, limit)]
+
+    assert ids("last_change", 3) == ["old-3", "a", "b", "old-0"]
+    # first seen: a and b (30), then z before é (20: 'é' U+00E9 sorts after 'z' in both orders)
+    assert ids("first_seen", 4) == ["a", "b", "z", "é", "old-0"]
+    assert {r.workflow_id: r.pinned for r in store.leading_jobs(WS, "first_seen", 1)} == {
+        "a": True,
+        "old-0": True,
+    }
+    assert store.leading_jobs("another", "last_change", 3) == []
+    with pytest.raises(ValueError):
+        store.leading_jobs(WS, "status_code; DROP TABLE jobs", 3)

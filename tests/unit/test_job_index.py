@@ -15,6 +15,7 @@ from jobwatch.models import NOT_FOUND, Status
 from jobwatch.statuses import rank
 from jobwatch.tui.job_index import (
     FIRST_SCREEN_ROWS,
+    LEADING_COLUMN,
     REFILL_AT_MOST,
     SORT_KEYS,
     SORT_MODES,
@@ -519,3 +520,35 @@ def test_a_batch_that_does_not_hold_every_row_is_merged_as_ever() -> None:
     many.upsert(rows)  # more rows shown than a first screen: merged, the same order
     assert many.keys() == expected(many, {r.workflow_id: r for r in rows})
     assert [r.workflow_id for r in many].count(rows[0].workflow_id) == 1
+
+
+@pytest.mark.parametrize("mode", sorted(LEADING_COLUMN))
+def test_a_sorts_first_screen_is_among_the_jobs_its_column_leads_with(tmp_path, mode) -> None:
+    """LEADING_COLUMN and SORT_KEYS say the same: the first screen of every stored job is the first
+    screen of the pinned ones and the latest in the mode's column (ties and all)."""
+    from jobwatch.models import Job
+    from jobwatch.store.history import HistoryStore
+    from jobwatch.store.history_reads import LEADING_COLUMNS
+    from jobwatch.tui.model import row_of
+
+    assert LEADING_COLUMN[mode] in LEADING_COLUMNS and mode in SORT_MODES
+    rng = random.Random(11)
+    store = HistoryStore(tmp_path / "h.db")
+    try:
+        # many jobs per moment (ties, as a first answer makes them), a few changing later
+        for moment in range(40):
+            jobs = [
+                Job(f"j{rng.getrandbits(24):06x}", Status(1, "RUNNING"), "r") for _ in range(60)
+            ]
+            store.record("ws", jobs, 1000.0 + moment // 4)
+        every = store.jobs("ws")
+        for record in rng.sample(every, 30):
+            store.record("ws", [Job(record.workflow_id, Status(2, "COMPLETED"), "r")], 2000.0)
+        for record in rng.sample(every, 5):
+            store.set_pinned("ws", record.workflow_id, True)
+        leading = store.leading_jobs("ws", LEADING_COLUMN[mode], FIRST_SCREEN_ROWS)
+        everything = [row_of(r) for r in store.jobs("ws")]
+        assert len(leading) < len(everything) / 4
+        assert first_screen([row_of(r) for r in leading], mode) == first_screen(everything, mode)
+    finally:
+        store.close()

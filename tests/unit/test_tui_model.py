@@ -547,6 +547,21 @@ async def test_the_history_write_waits_until_the_rows_are_shown() -> None:
     assert client.closed
 
 
+async def test_the_first_rows_wait_until_the_history_is_read() -> None:
+    """A restart shows its first screen before reading the rest of the history: a tick that comes
+    meanwhile is timed by what the history knew once it is read, not as jobs never seen."""
+    session = Session.open(1, WORKSPACE, None, store=None)
+    session.history_read.clear()  # as history_first_screen leaves it
+    task, posted = await run_worker(session, FakeClient([Job("a", RUNNING, "r1")]), None)
+    await asyncio.sleep(0.3)
+    assert not any(isinstance(m, JobsChanged) for m in posted)
+    session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
+    await until(lambda: any(isinstance(m, JobsChanged) and m.rows for m in posted))
+    (row,) = next(m for m in posted if isinstance(m, JobsChanged) and m.rows).rows
+    assert (row.first_seen, row.last_change) == (100.0, 150.0)
+    await stop(task)
+
+
 async def test_the_history_write_waits_no_longer_than_the_timeout(monkeypatch) -> None:
     monkeypatch.setattr(poll_session, "SHOWN_TIMEOUT", 0.05)
     session = Session.open(1, WORKSPACE, None, store=None)
