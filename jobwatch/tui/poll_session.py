@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -69,6 +69,7 @@ from jobwatch.tui.model import (
     ended_in,
     health_after,
     row_of,
+    rows_for,
     timed_rows,
     touched_by,
     unseen,
@@ -80,6 +81,8 @@ from jobwatch.tui.support import SupportFacts
 #: in its thread (~130 ms with a WAL checkpoint); started before the repaint, its Python part
 #: competed with the repaint for the GIL.
 SHOWN_TIMEOUT = 1.0
+#: a tick's rows are worked out in a thread past this many events (`_rows_of`)
+ROWS_IN_THREAD = 10_000
 #: The poll worker's description. Without one, Textual describes a worker by `repr(work)`: the
 #: partial's repr holds the Session's, which holds the repr of every record the history knew at
 #: the start (`Session.initial`). A start with 100k jobs in the history spent 0.4-1.2 s in that
@@ -477,13 +480,17 @@ async def poll_workspace(
 async def _rows_of(
     events: Sequence[Event], poller: Poller, session: Session, shown: ShownRows
 ) -> list[JobRow]:
-    """The table rows of a tick (jobwatch.tui.model.rows_for), the history's lookups of jobs the
-    screen never saw in a thread when there are many (a growing workspace brings hundreds at a
-    discovery: ~0.02 ms each, on the event loop they would hold up keys)."""
+    """The table rows of a tick (jobwatch.tui.model.rows_for), worked out in a thread when the
+    tick touched many jobs (a restart's first answer lists all 100k again: ~0.3 s, which held up
+    the first keys pressed after the history's rows showed), and otherwise the history's lookups
+    of jobs the screen never saw in a thread when there are many (a growing workspace brings
+    hundreds at a discovery: ~0.02 ms each, on the event loop they would hold up keys)."""
     if not (session.initial or len(shown)):
         rows = _appeared_rows(events)
         if rows is not None:
             return rows
+    if len(events) > ROWS_IN_THREAD:
+        return await asyncio.to_thread(_rows_now, events, poller.jobs, session, shown)
     touched = touched_by(events, poller.jobs)
     if not touched:
         return []
@@ -494,6 +501,15 @@ async def _rows_of(
     elif missing:
         found = session.history.lookup(missing)
     return timed_rows(touched, shown=shown, initial=session.initial, found=found)
+
+
+def _rows_now(
+    events: Sequence[Event], jobs: Mapping[str, Job], session: Session, shown: ShownRows
+) -> list[JobRow]:
+    """`_rows_of`'s rows at once, lookups and all (for a thread)."""
+    return rows_for(
+        events, jobs=jobs, shown=shown, initial=session.initial, history=session.history
+    )
 
 
 def first_screen_of(rows: list[JobRow], shown: ShownRows) -> list[JobRow]:

@@ -194,10 +194,13 @@ class TestRowsFor:
             RunIdChanged(Job("b", RUNNING, "r1"), "r0", NOW),  # same status and runId as shown
         ]
         rows = rows_for(events, jobs={}, shown=shown, initial={}, history=history)
-        assert rows == [
-            JobRow("a", FAILED, "r1", NOW - 100, NOW),
-            JobRow("b", RUNNING, "r1", NOW - 9, NOW - 9),
-        ]
+        # b's row would be the one shown: none is made for it (a restart's first answer lists
+        # every job again)
+        assert rows == [JobRow("a", FAILED, "r1", NOW - 100, NOW)]
+        renamed = Status(RUNNING.code, "RUNNING AGAIN")
+        events = [RunIdChanged(Job("b", renamed, "r1"), "r0", NOW)]
+        rows = rows_for(events, jobs={}, shown=shown, initial={}, history=history)
+        assert rows == [JobRow("b", renamed, "r1", NOW - 9, NOW - 9)]
 
     def test_the_first_answer_is_timed_by_itself_without_a_lookup(self) -> None:
         store = CountingStore([record("a", first=NOW - 500, last=NOW - 400)])
@@ -625,3 +628,36 @@ def test_the_first_answers_rows_are_the_general_ways() -> None:
     assert general[3] == JobRow("j3", FAILED, "r99", NOW + 9, NOW + 9)
     changed = StatusChanged(Job("j1", FAILED, "r1"), RUNNING, NOW)
     assert poll_session._appeared_rows([*events, changed]) is None
+
+
+async def test_a_tick_of_many_events_has_its_rows_worked_out_in_a_thread(monkeypatch) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    session = Session.open(1, WORKSPACE, None, store=None)
+    session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
+    shown = JobIndex()
+    events = [JobAppeared(Job("a", FAILED, "r1"), NOW), JobAppeared(Job("b", RUNNING, "r2"), NOW)]
+    threads: list[threading.Thread] = []
+    real = poll_session.rows_for
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(poll_session, "rows_for", spy)
+    poller = SimpleNamespace(jobs={})
+    monkeypatch.setattr(poll_session, "ROWS_IN_THREAD", len(events))
+    at_once = await poll_session._rows_of(events, poller, session, shown)
+    assert threads == []
+    monkeypatch.setattr(poll_session, "ROWS_IN_THREAD", len(events) - 1)
+    in_thread = await poll_session._rows_of(events, poller, session, shown)
+    assert threads and threads[0] is not threading.current_thread()
+    assert (
+        in_thread
+        == at_once
+        == [
+            JobRow("a", FAILED, "r1", 100.0, NOW),
+            JobRow("b", RUNNING, "r2", NOW, NOW),
+        ]
+    )
