@@ -52,6 +52,7 @@ _SEPARATOR = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
 #: what _bounds returns for `[]`
 EMPTY = (-1, -1)
 _decode_job = msgspec.json.Decoder(Job).decode
+_decode_jobs = msgspec.json.Decoder(list[Job]).decode
 _workflow_id = attrgetter("workflow_id")
 _epochs = itertools.count(1)
 #: what a piece that is not a valid job raises (see jobwatch.api.decode: the strict parser decides)
@@ -139,19 +140,40 @@ def _bounds(content: bytes) -> tuple[int, int] | None:
     return opened + 1, closed
 
 
-def _segments(content: bytes, start: int, end: int) -> Iterator[list[bytes]]:
-    """The pieces between separators, SLICE_BYTES of the answer at a time."""
+def _segments(content: bytes, start: int, end: int) -> Iterator[tuple[bytes, list[bytes]]]:
+    """SLICE_BYTES of the answer at a time: the slice, and its pieces between separators."""
     match = _SEPARATOR.search(content, start, end)
     if match is None:
-        yield [content[start:end]]  # one item
+        piece = content[start:end]
+        yield piece, [piece]  # one item
         return
     separator = match.group()
     find = content.find
     while start < end:
         cut = find(separator, start + SLICE_BYTES, end) if end - start > SLICE_BYTES else -1
         stop = end if cut < 0 else cut
-        yield content[start:stop].split(separator)
+        raw = content[start:stop]
+        yield raw, raw.split(separator)
         start = stop + len(separator) if cut >= 0 else end
+
+
+def _decode_slice(raw: bytes, pieces: list[bytes]) -> list[Job] | None:
+    """The jobs of a slice none of whose items is known, in one msgspec call (~15x faster than a
+    call per item: a restart's cache fill of 100k jobs held the event loop ~0.3-0.5 s in slices),
+    or None unless they are provably what decoding each piece alone gives.
+
+    Proof: every place in the slice where the separator's pattern matches is the separator itself
+    (as many matches as the split found), so every boundary between two items is a cut; and the
+    slice holds as many jobs as pieces, so no cut lies inside an item. Then piece i is exactly the
+    bytes of job i. A slice cut inside an item, or any invalid item, does not decode: None, and
+    the pieces are decoded one by one as before."""
+    if len(_SEPARATOR.findall(raw)) != len(pieces) - 1:
+        return None
+    try:
+        jobs = _decode_jobs(b"[{" + raw + b"}]")
+    except _NOT_A_JOB:
+        return None
+    return jobs if len(jobs) == len(pieces) else None
 
 
 def _steps(
@@ -173,18 +195,22 @@ def _steps(
     seen: set[str] = set()
     get = cache.get
     known = len(same) if same is not None else 0
-    for pieces in _segments(content, *bounds):
+    for raw, pieces in _segments(content, *bounds):
         found: list[Job | None] = list(map(get, pieces))
         if None in found:
             base = len(parsed)
+            at_once = _decode_slice(raw, pieces) if found.count(None) == len(found) else None
             for i, job in enumerate(found):
                 if job is None:
                     piece = pieces[i]
-                    try:
-                        job = _decode_job(b"{" + piece + b"}")
-                    except _NOT_A_JOB:
-                        out.append(None)  # not a job on its own: the strict parser decides
-                        return
+                    if at_once is not None:
+                        job = at_once[i]
+                    else:
+                        try:
+                            job = _decode_job(b"{" + piece + b"}")
+                        except _NOT_A_JOB:
+                            out.append(None)  # not a job on its own: the strict parser decides
+                            return
                     if base + i < known:
                         kept = same[base + i]  # type: ignore[index]
                         if kept == job:

@@ -303,3 +303,37 @@ def test_a_large_answer_waits_between_slices_while_a_key_is_pending(monkeypatch)
     held, decoded = asyncio.run(main())
     assert held == 1  # the first slice, then nothing while the key was pending
     assert decoded is not None and len(decoded.jobs) == 20_000 and len(slices) > 4
+
+
+def test_a_slice_decoded_at_once_keeps_each_piece_with_its_own_job():
+    """A separator inside a string and a boundary written otherwise give as many pieces as jobs:
+    decoding such a slice whole would pair pieces with the wrong jobs, so it is not taken."""
+    body = (
+        b'[{"workflowId":"x},{y","status":{"code":1}}, {"workflowId":"z","status":{"code":1}},'
+        b'{"workflowId":"w","status":{"code":2}}]'
+    )
+    decoded = decode_now(body, ItemCache())
+    assert decoded is None or decoded.jobs == whole(body)
+    for piece, job in decoded.entries if decoded is not None else []:
+        assert reuse._decode_job(b"{" + piece + b"}") == job
+    plain = orjson.dumps(bulk(3000))  # more than a slice, every item new
+    cache = ItemCache()
+    decoded = decode_now(plain, cache)
+    assert decoded is not None and decoded.jobs == whole(plain)
+    for piece, job in decoded.entries:
+        assert reuse._decode_job(b"{" + piece + b"}") == job
+
+
+@PROPERTY
+@given(st.lists(items, min_size=1, max_size=8), st.lists(formats, min_size=1, max_size=8))
+def test_every_cached_piece_is_its_jobs_bytes_whatever_the_separators(sent, hows):
+    """Each boundary written in its own format: whatever is cached pairs bytes with their job."""
+    parts = [dumps([item], hows[i % len(hows)])[1:-1].strip() for i, item in enumerate(sent)]
+    body = (
+        b"[" + b", ".join(parts[:1] + [b"\n" * (i % 2) + p for i, p in enumerate(parts[1:])]) + b"]"
+    )
+    decoded = decode_now(body, ItemCache())
+    if decoded is not None:
+        assert decoded.jobs == whole(body)
+        for piece, job in decoded.entries:
+            assert reuse._decode_job(b"{" + piece + b"}") == job
