@@ -555,13 +555,13 @@ async def test_the_first_rows_wait_until_the_history_is_read() -> None:
     meanwhile is timed by what the history knew once it is read, not as jobs never seen."""
     session = Session.open(1, WORKSPACE, None, store=None)
     session.history_read.clear()  # as history_first_screen leaves it
-    task, posted = await run_worker(session, FakeClient([Job("a", RUNNING, "r1")]), None)
+    task, posted = await run_worker(session, FakeClient([Job("a", FAILED, "r1")]), None)
     await asyncio.sleep(0.3)
     assert not any(isinstance(m, JobsChanged) for m in posted)
     session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
     await until(lambda: any(isinstance(m, JobsChanged) and m.rows for m in posted))
     (row,) = next(m for m in posted if isinstance(m, JobsChanged) and m.rows).rows
-    assert (row.first_seen, row.last_change) == (100.0, 150.0)
+    assert row.first_seen == 100.0 and row.last_change > 150.0  # seen since, and ended since
     await stop(task)
 
 
@@ -630,34 +630,36 @@ def test_the_first_answers_rows_are_the_general_ways() -> None:
     assert poll_session._appeared_rows([*events, changed]) is None
 
 
-async def test_a_tick_of_many_events_has_its_rows_worked_out_in_a_thread(monkeypatch) -> None:
-    import threading
-    from types import SimpleNamespace
-
+async def test_a_restarts_first_answer_tells_the_screen_only_what_the_history_did_not_know(
+    monkeypatch,
+) -> None:
+    """JobAppeared of a job just as the history left it is dropped (in slices, giving way between);
+    a job changed or unknown to the history, and every other event, reach the screen."""
     session = Session.open(1, WORKSPACE, None, store=None)
-    session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
-    shown = JobIndex()
-    events = [JobAppeared(Job("a", FAILED, "r1"), NOW), JobAppeared(Job("b", RUNNING, "r2"), NOW)]
-    threads: list[threading.Thread] = []
-    real = poll_session.rows_for
-
-    def spy(*args, **kwargs):
-        threads.append(threading.current_thread())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(poll_session, "rows_for", spy)
-    poller = SimpleNamespace(jobs={})
-    monkeypatch.setattr(poll_session, "ROWS_IN_THREAD", len(events))
-    at_once = await poll_session._rows_of(events, poller, session, shown)
-    assert threads == []
-    monkeypatch.setattr(poll_session, "ROWS_IN_THREAD", len(events) - 1)
-    in_thread = await poll_session._rows_of(events, poller, session, shown)
-    assert threads and threads[0] is not threading.current_thread()
-    assert (
-        in_thread
-        == at_once
-        == [
-            JobRow("a", FAILED, "r1", 100.0, NOW),
-            JobRow("b", RUNNING, "r2", NOW, NOW),
+    session.remember(
+        [
+            JobRecord("same", RUNNING, "r1", 100.0, 150.0),
+            JobRecord("ended", RUNNING, "r1", 100.0, 150.0),
+            JobRecord("rerun", FAILED, "r1", 100.0, 150.0),
         ]
     )
+    events = [
+        JobAppeared(Job("same", RUNNING, "r1"), NOW),
+        JobAppeared(Job("ended", FAILED, "r1"), NOW),
+        JobAppeared(Job("rerun", FAILED, "r2"), NOW),
+        JobAppeared(Job("new", RUNNING, "r9"), NOW),
+        StatusChanged(Job("same", FAILED, "r1"), RUNNING, NOW),
+    ]
+    ways: list[int] = []
+
+    async def counted() -> None:
+        ways.append(1)
+
+    monkeypatch.setattr(poll_session, "give_way", counted)
+    monkeypatch.setattr(poll_session, "REPEATS_SLICE", 2)
+    kept = await poll_session._without_repeats(events, session.initial)
+    assert kept == events[1:]
+    assert len(ways) == 2  # three slices of two
+    assert await poll_session._without_repeats(events, {}) == events
+    news = session.absorb(kept, NOW)
+    assert [job.workflow_id for job, _ in news.ended] == ["ended", "same"]
