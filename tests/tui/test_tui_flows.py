@@ -379,10 +379,12 @@ async def test_the_first_screen_of_a_large_answer_is_not_counted_until_the_rest_
         rows = [row_of(JobRecord(f"job-{i}", Status(1, "RUNNING"), "r1", 1.0, 2.0)) for i in (1, 2)]
         screen.post_message(JobsChanged(session.generation, [], rows, partial=True))
         await wait_for(pilot, lambda: len(table_of(app)) >= 2, what="the partial rows")
-        assert screen.summary.summary_text() == before
+        assert "no jobs" in before and screen.summary.summary_text() == "counting jobs…"
         screen.post_message(JobsChanged(session.generation, [], rows))
-        await wait_for(pilot, lambda: screen.summary.summary_text() != before, what="the counts")
-        assert "RUNNING 2" in screen.summary.summary_text()
+        await wait_for(
+            pilot, lambda: "RUNNING 2" in screen.summary.summary_text(), what="the counts"
+        )
+        assert "counting" not in screen.summary.summary_text()
 
 
 async def test_a_large_history_paints_its_first_screenful_before_the_whole_table(
@@ -406,6 +408,7 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
 
     def read_spy(self, workspace_id):
         calls.append("every job read")
+        calls.append(screen_of(app).summary.summary_text())  # the first screenful's
         return read_all(self, workspace_id)
 
     monkeypatch.setattr(JobTable, "replace_all", spy)
@@ -413,7 +416,7 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
     app = make_app(sim, history, tmp_path, poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
-        assert calls == [FIRST_SCREEN_ROWS, "every job read", FIRST_SCREEN_AFTER]
+        assert calls == [FIRST_SCREEN_ROWS, "every job read", "counting jobs…", FIRST_SCREEN_AFTER]
         assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
         assert table_of(app).stale
 

@@ -246,6 +246,7 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             # whole history (100k jobs: ~30 ms against ~0.35 s to read them all, and the fill,
             # the counts and the detail ~0.2 s more).
             self.table.replace_all(early)
+            self.summary.show_counting()
             self._history_rest = session
             self.call_after_refresh(self._finish_history_load)
         else:
@@ -291,6 +292,8 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             if not message.partial:
                 self._counts.update(message.rows)
                 self._update_counts()
+            else:
+                self.summary.show_counting()
             if self.detail.workflow_id is None:
                 self._show_detail(self.table.cursor_key)
         self._history_note(message.events)

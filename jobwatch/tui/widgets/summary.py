@@ -64,6 +64,8 @@ class SummaryBar(HorizontalScroll):
         #: rows that pass the filters, said after a kept text filter
         self.shown: int | None = None
         self.compact = False
+        #: a first screenful is shown, its rest not counted yet: the total says so, not "no jobs"
+        self.counting = False
 
     def compose(self):
         yield Static("", classes="summary-total")
@@ -79,6 +81,7 @@ class SummaryBar(HorizontalScroll):
         `shown` is how many rows pass the filters (said after a kept text filter).
         """
         self.counts = Counter(codes)
+        self.counting = False
         self.active = frozenset(active or ())
         self.shown = shown
         self._render_chips()
@@ -106,11 +109,17 @@ class SummaryBar(HorizontalScroll):
         total = sum(self.counts.values())
         text = f"· {total} jobs" if total != 1 else "· 1 job"
         if not self.counts:
-            text = "no jobs"
+            text = "counting jobs…" if self.counting else "no jobs"
         if not self.text_filter:
             return text
         text += f" · /{self.text_filter}"
         return text if self.shown is None else f"{text}: {self.shown} shown"
+
+    def show_counting(self) -> None:
+        """Rows are shown before they are counted (a large first answer or history)."""
+        if not self.counts:
+            self.counting = True
+            self._render_chips()
 
     def _fits(self, codes: list[int]) -> bool:
         width = self.scrollable_content_region.width
