@@ -164,3 +164,15 @@ def test_without_a_usable_history_it_runs_and_says_so(tmp_path: Path) -> None:
         term.wait_for_screen(lambda s: "COMPLETED 3" in s or "✓3" in s, "a live change")
         term.send("q")
         assert term.wait_exit() == 0
+
+
+def test_closing_the_terminal_of_a_busy_screen_exits_129(tmp_path: Path) -> None:
+    """A workspace that grows repaints every second: the writes after the hang-up fail (EIO),
+    and the dashboard still ends as on SIGHUP instead of blocking on Textual's output queue."""
+    from jobwatch.simulator.scenarios import Growth
+
+    with Simulator("bulk", jobs=600, seed=5, growth=Growth("append", every=0.2)) as sim:
+        with dashboard(sim, tmp_path) as term:
+            term.wait_for_screen(lambda s: "jobs" in s and "updated" in s, "the jobs")
+            term.hang_up()
+            assert term.wait_exit(30) == 129
