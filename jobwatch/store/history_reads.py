@@ -7,6 +7,7 @@ The records they return are defined here too.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from operator import itemgetter
@@ -89,11 +90,17 @@ def _job_select(windows: bool) -> str:
     )
 
 
+#: One Status object per (code, name) read: a workspace has a handful, and a restart's 100k
+#: records each made their own (~100 bytes each with its name: ~10 MB at 100k). Statuses are
+#: frozen, so sharing one changes nothing else.
+_status = functools.lru_cache(maxsize=256)(Status)
+
+
 def _job_record(row: tuple) -> JobRecord:
     wid, code, name, run_id, first_seen, last_change, start_nb, start_at, label, pinned = row
     return JobRecord(
         wid,
-        Status(code, name),
+        _status(code, name),
         run_id,
         first_seen,
         last_change,

@@ -171,8 +171,11 @@ def test_closing_the_terminal_of_a_busy_screen_exits_129(tmp_path: Path) -> None
     and the dashboard still ends as on SIGHUP instead of blocking on Textual's output queue."""
     from jobwatch.simulator.scenarios import Growth
 
-    with Simulator("bulk", jobs=600, seed=5, growth=Growth("append", every=0.2)) as sim:
-        with dashboard(sim, tmp_path) as term:
-            term.wait_for_screen(lambda s: "jobs" in s and "updated" in s, "the jobs")
-            term.hang_up()
-            assert term.wait_exit(30) == 129
+    growth = Growth("append", every=0.2)
+    with (
+        Simulator("bulk", jobs=600, seed=5, growth=growth) as sim,
+        dashboard(sim, tmp_path) as term,
+    ):
+        term.wait_for_screen(lambda s: "jobs" in s and "updated" in s, "the jobs")
+        term.hang_up()
+        assert term.wait_exit(30) == 129

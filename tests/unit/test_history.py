@@ -1062,3 +1062,11 @@ def test_leading_jobs_are_the_pinned_and_the_latest_in_the_column_ties_by_workfl
     assert store.leading_jobs("another", "last_change", 3) == []
     with pytest.raises(ValueError):
         store.leading_jobs(WS, "status_code; DROP TABLE jobs", 3)
+
+
+def test_records_of_one_status_share_one_status_object(store: HistoryStore):
+    store.record(WS, [Job("a", RUNNING, "r1"), Job("b", RUNNING, "r2")], 10.0)
+    store.record(WS, [Job("c", Status(3, "FAILED"), "r3")], 11.0)
+    a, b, c = store.jobs(WS)
+    assert a.status is b.status and a.status == RUNNING
+    assert c.status == Status(3, "FAILED") and c.status is not a.status
