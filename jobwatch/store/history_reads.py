@@ -90,9 +90,9 @@ def _job_select(windows: bool) -> str:
     )
 
 
-#: One Status object per (code, name) read: a workspace has a handful, and a restart's 100k
-#: records each made their own (~100 bytes each with its name: ~10 MB at 100k). Statuses are
-#: frozen, so sharing one changes nothing else.
+#: One Status object per (code, name) read, for jobs and transitions alike: a workspace has a
+#: handful, and a restart's 100k records each made their own (~100 bytes each with its name:
+#: ~10 MB at 100k). Statuses are frozen, so sharing one changes nothing else.
 _status = functools.lru_cache(maxsize=256)(Status)
 
 
@@ -182,7 +182,7 @@ def transitions(
         " WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
         (workspace_id, workflow_id),
     ).fetchall()
-    return [Transition(Status(code, name), run, at, nb) for code, name, run, at, nb in rows]
+    return [Transition(_status(code, name), run, at, nb) for code, name, run, at, nb in rows]
 
 
 def gaps(
@@ -309,7 +309,7 @@ def job_histories(
             (workspace_id, *chunk),
         )
         for wid, code, name, run, at, nb in rows:
-            found.setdefault(wid, []).append(Transition(Status(code, name), run, at, nb))
+            found.setdefault(wid, []).append(Transition(_status(code, name), run, at, nb))
         for wid, last_change, code in conn.execute(
             f"SELECT workflow_id, last_change, status_code FROM jobs"
             f" WHERE workspace_id = ? AND workflow_id IN ({marks})",
