@@ -57,7 +57,7 @@ from jobwatch.api.transport import (
     transport_error,
 )
 from jobwatch.errors import ApiError, BadResponse, TransportError
-from jobwatch.models import MAX_FIELD_CHARS, Job
+from jobwatch.models import MAX_FIELD_CHARS, Job, shared_jobs
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ class SharelyClient:
         """The answer's jobs, one per workflowId, parsed whole (jobwatch.api.decode)."""
         error: BadResponse | None = None
         try:
-            return parse_answer(response.content, None).jobs
+            return shared_jobs(parse_answer(response.content, None).jobs)
         except BadResponse as exc:
             error = exc
         # The message quotes the start of the body, which must not echo a secret back, not even

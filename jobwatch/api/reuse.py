@@ -41,7 +41,7 @@ from operator import attrgetter
 import msgspec
 
 from jobwatch.give_way import give_way
-from jobwatch.models import Job
+from jobwatch.models import Job, shared_job, shared_jobs
 
 #: answers are split and matched this many bytes at a time (~2,000 jobs, ~0.4 ms a slice)
 SLICE_BYTES = 256 * 1024
@@ -205,8 +205,12 @@ def _steps(
             # every item new: whole lists, not the loop below (~1 us an item: 0.1 s at 100k)
             if base < known:
                 kept = same[base : base + len(at_once)]  # type: ignore[index]
-                reused = [k if k == j else j for k, j in zip(kept, at_once, strict=False)]
-                at_once = reused + at_once[len(reused) :]
+                reused = [
+                    k if k == j else shared_job(j) for k, j in zip(kept, at_once, strict=False)
+                ]
+                at_once = reused + shared_jobs(at_once[len(reused) :])
+            else:
+                at_once = shared_jobs(at_once)
             fresh.extend(at_once)
             entries.extend(zip(pieces, at_once, strict=True))
             found = at_once  # type: ignore[assignment]
@@ -215,7 +219,7 @@ def _steps(
                 if job is None:
                     piece = pieces[i]
                     try:
-                        job = _decode_job(b"{" + piece + b"}")
+                        job = shared_job(_decode_job(b"{" + piece + b"}"))
                     except _NOT_A_JOB:
                         out.append(None)  # not a job on its own: the strict parser decides
                         return

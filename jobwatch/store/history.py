@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from jobwatch.durations import FinishedRun, Typical, typical_from_samples
 from jobwatch.errors import UsageError
-from jobwatch.models import Job, Status
+from jobwatch.models import Job
 from jobwatch.store import history_reads as reads
 from jobwatch.store import history_writes as writes
 from jobwatch.store.coverage import Answer, Coverage, OldRow, applied, plan_tick, stored_job
@@ -239,14 +239,15 @@ class HistoryStore:
         coverage = self._cache.get(workspace_id)
         if coverage is None:
             self._seen_id = _max_transition_id(conn)
-            statuses: dict[int, Status] = {}
-            state = {
-                wid: stored_job(wid, code, run_id, statuses)
+            # keyed by the job's own (shared) workflowId, not the row's copy
+            stored = (
+                stored_job(wid, code, run_id)
                 for wid, code, run_id in conn.execute(
                     "SELECT workflow_id, status_code, run_id FROM jobs WHERE workspace_id = ?",
                     (workspace_id,),
                 )
-            }
+            )
+            state = {job.workflow_id: job for job in stored}
             coverage = Coverage(state, writes.outside_full(conn, workspace_id))
             self._cache[workspace_id] = coverage
         elif coverage.stale:
@@ -268,11 +269,11 @@ class HistoryStore:
             "SELECT workspace_id, workflow_id, status_code, run_id FROM transitions WHERE id > ? ORDER BY id",
             (self._seen_id,),
         )
-        statuses: dict[int, Status] = {}
         for workspace_id, wid, code, run_id in rows:
             coverage = self._cache.get(workspace_id)
             if coverage is not None:
-                coverage.state[wid] = stored_job(wid, code, run_id, statuses)
+                job = stored_job(wid, code, run_id)
+                coverage.state[job.workflow_id] = job
         self._seen_id = newest
 
     # -- reading -------------------------------------------------------------------

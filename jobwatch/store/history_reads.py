@@ -7,7 +7,6 @@ The records they return are defined here too.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from dataclasses import dataclass
 from operator import itemgetter
@@ -15,7 +14,7 @@ from operator import itemgetter
 import msgspec
 
 from jobwatch.durations import COUNTED_CODE, FinishedRun
-from jobwatch.models import Status
+from jobwatch.models import Status, shared_status, shared_text
 from jobwatch.statuses import TERMINAL_CODES
 from jobwatch.windows import NARROW_WINDOW_SECONDS, Gap, Window
 
@@ -90,18 +89,16 @@ def _job_select(windows: bool) -> str:
     )
 
 
-#: One Status object per (code, name) read, for jobs and transitions alike: a workspace has a
-#: handful, and a restart's 100k records each made their own (~100 bytes each with its name:
-#: ~10 MB at 100k). Statuses are frozen, so sharing one changes nothing else.
-_status = functools.lru_cache(maxsize=256)(Status)
+#: one Status object per (code, name) read, for jobs and transitions alike (jobwatch.models)
+_status = shared_status
 
 
 def _job_record(row: tuple) -> JobRecord:
     wid, code, name, run_id, first_seen, last_change, start_nb, start_at, label, pinned = row
     return JobRecord(
-        wid,
+        shared_text(wid),
         _status(code, name),
-        run_id,
+        shared_text(run_id),
         first_seen,
         last_change,
         label,

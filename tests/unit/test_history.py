@@ -968,18 +968,31 @@ def test_the_memory_of_a_stored_state_is_the_job_recorded_not_a_copy(store, db):
     store.record("ws", jobs, 100.0)
     state = store._cache["ws"].state
     assert all(state[j.workflow_id] is j for j in jobs)
-    # a changed job replaces its entry; an unchanged one that is a different object is no change
-    done = job("j0", COMPLETED)
-    assert store.record("ws", [done, job("j1", COMPLETED)], 102.0) == 1
-    assert state["j0"] is done and state["j1"] is jobs[1]
+    # a changed job replaces its entry; an unchanged one that is a different object is no
+    # change, but its entry becomes that object (the poller holds it; the old one can go)
+    done, same = job("j0", COMPLETED), job("j1", COMPLETED)
+    assert store.record("ws", [done, same], 102.0) == 1
+    assert state["j0"] is done and state["j1"] is same and state["j2"] is jobs[2]
     reread = HistoryStore(db)
     try:
+        records = reread.jobs("ws")  # a restart: the table reads first
         reread.record("ws", [], 104.0)
         loaded = reread._cache["ws"].state
         assert {w: (j.status.code, j.run_id) for w, j in loaded.items()} == {
             w: (j.status.code, j.run_id) for w, j in state.items()
         }
         assert loaded["j0"].status is loaded["j1"].status
+        # the table's records and this memory hold one copy of each ID (jobwatch.models)
+        assert len(records) == len(loaded)
+        for record in records:
+            stored = loaded[record.workflow_id]
+            assert stored.workflow_id is record.workflow_id and stored.run_id is record.run_id
+        assert all(wid is job.workflow_id for wid, job in loaded.items())  # the keys too
+        # a restart's first answer: the states read from the file give way to the poller's jobs
+        answer = [job(f"j{i}", COMPLETED if i % 2 else RUNNING) for i in range(1, 4)]
+        answer.insert(0, job("j0", COMPLETED))
+        assert reread.record("ws", answer, 106.0) == 0
+        assert all(loaded[j.workflow_id] is j for j in answer)
     finally:
         reread.close()
 

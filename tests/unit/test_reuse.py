@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 
 import orjson
 import pytest
@@ -18,7 +19,7 @@ from jobwatch.api import reuse
 from jobwatch.api.decode import parse_answer
 from jobwatch.api.reuse import SLICE_BYTES, ItemCache, decode_now, decode_reusing
 from jobwatch.errors import BadResponse
-from jobwatch.models import Job
+from jobwatch.models import Job, Status, shared_job, shared_status
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -226,6 +227,36 @@ def test_the_cache_keeps_the_jobs_of_the_first_answer_not_a_second_copy():
     handed_out = {id(job) for job in first}
     assert len(reordered) == len(first)
     assert all(id(job) in handed_out for job in reordered)
+    # the whole parse shares its values too (jobwatch.models.shared_job)
+    assert len({id(job.status) for job in first}) == 1
+    assert all(sys.intern(job.workflow_id) is job.workflow_id for job in first)
+
+
+def _copy(text: str) -> str:
+    """An equal string that is another object (as a database row or a decoder makes)."""
+    return "".join(list(text))
+
+
+def test_decoded_jobs_share_their_strings_and_status_with_every_other_copy():
+    """A job read before (the history's rows at a restart) and the same job decoded from an
+    answer are one set of strings and one Status, whichever path decoded it: a slice of new
+    items at once, or an item on its own next to known ones."""
+    sent = bulk(3000)
+    held = [
+        shared_job(Job(_copy(i["workflowId"]), Status(2, _copy("COMPLETED")), _copy(i["runId"])))
+        for i in sent
+    ]
+    cache = ItemCache()
+    first = decode_now(orjson.dumps(sent), cache)
+    assert first is not None and first.fresh == first.jobs  # decoded at once, slice by slice
+    cache.commit(first.entries)
+    changed = dict(sent[7], status={"code": 1, "name": "RUNNING"})
+    second = decode_now(orjson.dumps([changed, *sent[:7], *sent[8:]]), cache)
+    assert second is not None and len(second.fresh) == 1  # decoded on its own
+    for job, copy in zip(first.jobs + second.fresh, held + [held[7]], strict=True):
+        assert job.workflow_id is copy.workflow_id and job.run_id is copy.run_id
+    assert all(job.status is held[0].status for job in first.jobs)
+    assert second.fresh[0].status is shared_status(1, "RUNNING")
 
 
 def test_large_freed_answers_go_back_to_the_system_on_glibc(monkeypatch):
