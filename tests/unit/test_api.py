@@ -862,6 +862,29 @@ async def test_a_shifted_or_reordered_list_still_reuses_every_unchanged_job():
     assert reordered.epoch == first.epoch
 
 
+async def test_a_large_whole_list_read_between_batches_lets_go_of_its_bytes(monkeypatch):
+    """A discovery read (the whole list, between ticks of batches) keeps only its jobs; the whole
+    list asked tick after tick keeps its bytes, so an unchanged answer is still found at once."""
+    from jobwatch.api import client as client_module
+
+    monkeypatch.setattr(client_module, "KEEP_ANSWER_BYTES", 10)
+    state = {"jobs": [job(f"wf-{i}") for i in range(6)]}
+    async with make_client(serve_bodies(state)) as client:
+        await client.fetch_jobs(["wf-1"])
+        first = await client.fetch_jobs(None)
+        assert [kept.content for kept in client._answers.values()] == [None]
+        await client.fetch_jobs(["wf-1"])
+        again = await client.fetch_jobs(None)  # matched item by item: the same jobs
+        assert not again.unchanged and again.fresh == []
+        assert all(a is b for a, b in zip(again.jobs, first.jobs, strict=True))
+        assert [kept.content for kept in client._answers.values()] == [None]
+        twice = await client.fetch_jobs(None)  # asked again at once: kept now
+        assert [kept.content for kept in client._answers.values()] != [None]
+        thrice = await client.fetch_jobs(None)
+    assert not twice.unchanged and thrice.unchanged
+    assert all(a is b for a, b in zip(thrice.jobs, first.jobs, strict=True))
+
+
 async def test_a_job_that_changes_back_is_decoded_again_not_taken_from_the_cache():
     # the cache keeps only each job's latest version: the old bytes must not mean "unchanged"
     state = {"jobs": [job("wf-0"), job("wf-1")]}
