@@ -131,7 +131,8 @@ class SharelyClient:
         self._items = ItemCache()
         self._first_answer = True
         # the first answer, parsed whole, and the jobs it was parsed to: see _fill
-        self._to_fill: _Kept | None = None
+        #: the first answer (parsed whole) and its jobs, to fill the cache from (_fill)
+        self._to_fill: tuple[bytes, list[Job]] | None = None
         host = urlsplit(conn.base_url).hostname or ""
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -275,7 +276,7 @@ class SharelyClient:
         if not bodies:
             return FetchResult([], 0)
         await self._fill()
-        to_fill: _Kept | None = None
+        to_fill: tuple[bytes, list[Job]] | None = None
         previous = self._answers
         answers: dict[bytes, _Kept] = {}
         nbytes = 0
@@ -311,7 +312,7 @@ class SharelyClient:
                     parsed = self._parse_or_bad(response)
                 forget = True
                 if cold:
-                    to_fill = _Kept(content, parsed)
+                    to_fill = (content, parsed)
             else:
                 parsed = decoded.jobs
                 entries.extend(decoded.entries)
@@ -343,10 +344,11 @@ class SharelyClient:
         (FetchResult.fresh promises the jobs it leaves out equal those handed out), and the cache
         keeps the jobs handed out rather than the copies (jobwatch.api.reuse.decode_reusing)."""
         kept, self._to_fill = self._to_fill, None
-        if kept is None or kept.content is None:
+        if kept is None:
             return
+        content, jobs = kept
         with contextlib.suppress(BadResponse):
-            decoded = await self._decode_or_bad(kept.content, kept.jobs)
+            decoded = await self._decode_or_bad(content, jobs)
             if decoded is not None and decoded.fresh is not None:
                 await self._items.fill(decoded.entries)
 

@@ -203,14 +203,9 @@ def _steps(
         at_once = _decode_slice(raw, pieces) if found.count(None) == len(found) else None
         if at_once is not None:
             # every item new: whole lists, not the loop below (~1 us an item: 0.1 s at 100k)
-            if base < known:
-                kept = same[base : base + len(at_once)]  # type: ignore[index]
-                reused = [
-                    k if k == j else shared_job(j) for k, j in zip(kept, at_once, strict=False)
-                ]
-                at_once = reused + shared_jobs(at_once[len(reused) :])
-            else:
-                at_once = shared_jobs(at_once)
+            kept = same[base : base + len(at_once)] if base < known else ()  # type: ignore[index]
+            reused = [k if k == j else shared_job(j) for k, j in zip(kept, at_once, strict=False)]
+            at_once = reused + shared_jobs(at_once[len(reused) :])
             fresh.extend(at_once)
             entries.extend(zip(pieces, at_once, strict=True))
             found = at_once  # type: ignore[assignment]

@@ -89,15 +89,11 @@ def _job_select(windows: bool) -> str:
     )
 
 
-#: one Status object per (code, name) read, for jobs and transitions alike (jobwatch.models)
-_status = shared_status
-
-
 def _job_record(row: tuple) -> JobRecord:
     wid, code, name, run_id, first_seen, last_change, start_nb, start_at, label, pinned = row
     return JobRecord(
         shared_text(wid),
-        _status(code, name),
+        shared_status(code, name),
         shared_text(run_id),
         first_seen,
         last_change,
@@ -179,7 +175,7 @@ def transitions(
         " WHERE workspace_id = ? AND workflow_id = ? ORDER BY id",
         (workspace_id, workflow_id),
     ).fetchall()
-    return [Transition(_status(code, name), run, at, nb) for code, name, run, at, nb in rows]
+    return [Transition(shared_status(code, name), run, at, nb) for code, name, run, at, nb in rows]
 
 
 def gaps(
@@ -306,7 +302,7 @@ def job_histories(
             (workspace_id, *chunk),
         )
         for wid, code, name, run, at, nb in rows:
-            found.setdefault(wid, []).append(Transition(_status(code, name), run, at, nb))
+            found.setdefault(wid, []).append(Transition(shared_status(code, name), run, at, nb))
         for wid, last_change, code in conn.execute(
             f"SELECT workflow_id, last_change, status_code FROM jobs"
             f" WHERE workspace_id = ? AND workflow_id IN ({marks})",
