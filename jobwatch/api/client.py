@@ -130,7 +130,6 @@ class SharelyClient:
         # the latest version of every job handed out, by its item's bytes
         self._items = ItemCache()
         self._first_answer = True
-        # the first answer, parsed whole, and the jobs it was parsed to: see _fill
         #: the first answer (parsed whole) and its jobs, to fill the cache from (_fill)
         self._to_fill: tuple[bytes, list[Job]] | None = None
         host = urlsplit(conn.base_url).hostname or ""
@@ -275,7 +274,10 @@ class SharelyClient:
             ]
         if not bodies:
             return FetchResult([], 0)
-        await self._fill()
+        if job_ids is None:
+            # Only a whole-list answer gains from the filled cache. A tick of IDs goes out at
+            # once: at a 100k restart the fill held up the second tick's request 0.49-0.65 s.
+            await self._fill()
         to_fill: tuple[bytes, list[Job]] | None = None
         previous = self._answers
         answers: dict[bytes, _Kept] = {}
@@ -299,7 +301,7 @@ class SharelyClient:
             unchanged = False
             # The client's first large answer (nothing to reuse yet) is parsed whole, in a thread:
             # one msgspec call (~30 ms at 100k jobs) instead of one per item (~150 ms), for the
-            # first rows; the next fetch fills the cache from it first (_fill), in slices.
+            # first rows; the next whole-list fetch fills the cache from it first (_fill).
             cold = self._first_answer and len(content) > PARSE_IN_THREAD_BYTES
             decoded = None if cold else await self._decode_or_bad(content)
             if decoded is None:
@@ -338,7 +340,8 @@ class SharelyClient:
         return FetchResult(jobs, nbytes, unchanged, fresh, self._items.epoch)
 
     async def _fill(self) -> None:
-        """Remember the jobs of the first answer (parsed whole) by their bytes, in slices.
+        """Remember the jobs of the first answer (parsed whole) by their bytes, in slices; a job
+        an answer of IDs gave since keeps that newer version (ItemCache.fill).
 
         They are decoded again from the same bytes, which proves each item's bytes are that job's
         (FetchResult.fresh promises the jobs it leaves out equal those handed out), and the cache

@@ -916,6 +916,37 @@ async def test_batches_share_the_cache_with_the_whole_list():
     assert again.fresh == [] and all(a is b for a, b in zip(again.jobs, whole.jobs, strict=True))
 
 
+async def test_a_tick_of_ids_after_a_large_first_answer_goes_out_before_the_cache_is_filled(
+    monkeypatch,
+):
+    """A first answer parsed whole fills the cache at the next whole-list read, not before a tick
+    of IDs; a job that tick changed keeps its newer version, so its old bytes are news again."""
+    from jobwatch.api import client as client_module
+
+    monkeypatch.setattr(client_module, "PARSE_IN_THREAD_BYTES", 10)
+    state = {"jobs": [job(f"wf-{i}") for i in range(4)]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        wanted = json.loads(request.content).get("jobIds")
+        return httpx.Response(
+            200, json=[j for j in state["jobs"] if wanted is None or j["workflowId"] in wanted]
+        )
+
+    async with make_client(handler) as client:
+        whole = await client.fetch_jobs(None)  # cold: parsed whole, to fill from
+        state["jobs"][1] = job("wf-1", 2, "COMPLETED")
+        some = await client.fetch_jobs(["wf-1", "wf-2"])
+        assert len(client._items) == 2  # only the tick's own items: the fill waits
+        assert some.fresh == some.jobs and some.jobs[0].status.code == 2
+        again = await client.fetch_jobs(None)
+        reused = [a is b for a, b in zip(again.jobs, whole.jobs, strict=True)]
+        assert again.fresh == [] and reused == [True, False, False, True]
+        assert again.jobs[1] is some.jobs[0] and again.jobs[2] is some.jobs[1]
+        state["jobs"][1] = job("wf-1")  # back to the first answer's bytes
+        back = await client.fetch_jobs(None)
+    assert back.fresh == [Job("wf-1", Status(1, "RUNNING"), "run-1")]
+
+
 async def test_a_malformed_changed_item_is_still_a_bad_response():
     state = {"jobs": [job(f"wf-{i}") for i in range(4)]}
     async with make_client(serve_bodies(state)) as client:
