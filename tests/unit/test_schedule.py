@@ -268,3 +268,39 @@ async def test_the_loop_waits_one_interval_from_tick_start_slowed_by_rate_limits
         if ticks == 2:
             break
     assert p.next_poll_at == pytest.approx(clock.now + 0.02)
+
+
+@pytest.mark.parametrize(
+    ("fetch_s", "write_s", "wait_s"),
+    [
+        (0.0, 3.0, 0.0),  # a slow write: the API rested 3 s already
+        (0.0, 0.5, 1.5),  # a quick tick: one interval from its start
+        (3.0, 0.0, 1.0),  # a slow answer: still half an interval of rest after it
+    ],
+)
+async def test_the_api_rests_half_an_interval_after_an_answer_and_the_write_counts_as_rest(
+    fetch_s, write_s, wait_s
+):
+    ws, clock = large(), Clock()
+    fetch = ws.fetch_jobs
+
+    async def slow_fetch(job_ids):
+        clock.now += fetch_s
+        return await fetch(job_ids)
+
+    class History:
+        def record(self, *args, **kwargs) -> None:
+            clock.now += write_s
+
+    ws.fetch_jobs = slow_fetch  # type: ignore[method-assign]
+    p = Poller(ws, "ws", clock=clock, interval=2.0, history=History(), log=None)  # type: ignore[arg-type]
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
+    p._sleep = sleep  # type: ignore[method-assign]
+    async for _ in p.run():
+        if waits:
+            break
+    assert waits == [pytest.approx(wait_s)]
