@@ -616,6 +616,10 @@ def run_scenario(name: str, size: int, options: dict, log: Callable[[str], None]
         out["change_lag_max_s"] = served["change_lag_max_s"]
         out["x_served"] = {k: v for k, v in served.items() if k.startswith("x_")}
         out["x_watch_mb_per_min"] = watch["mb_per_min"]
+        # the lags while watching without keys, after the start-up's ticks (change_lag_max_s
+        # counts from the first rows, so it holds the start-up's slow first ticks too)
+        out["x_watch_change_lag_max_s"] = watch["change_lag_max_s"]
+        out["x_watch_new_lag_max_s"] = watch["new_lag_max_s"]
         out["x_pty"] = {
             k: pty[k] for k in ("presses", "missed", "x_slowest_ms", "x_rss", "exit_status")
         }
