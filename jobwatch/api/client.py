@@ -42,7 +42,7 @@ from jobwatch.api.decode import (
     parse_answer,
     parse_jobs,
 )
-from jobwatch.api.reuse import Decoded, ItemCache, decode_reusing
+from jobwatch.api.reuse import COMMIT_SLICE, Decoded, ItemCache, decode_reusing
 from jobwatch.api.transport import (
     MAX_ERROR_BODY_BYTES,
     MAX_ERROR_TEXT,
@@ -130,6 +130,11 @@ class SharelyClient:
         # the latest version of every job handed out, by its item's bytes
         self._items = ItemCache()
         self._first_answer = True
+        #: whether the first large answer is parsed whole, in one call: the fastest way to the
+        #: first rows, but one C call holding the GIL (100-150 ms at 100k jobs, in a pty) and the
+        #: cache filled from it later (_fill). False when the caller shows rows from elsewhere
+        #: (the dashboard's restart, from its history): it is then matched in slices as any other.
+        self.whole_first_answer = True
         #: the first answer (parsed whole) and its jobs, to fill the cache from (_fill)
         self._to_fill: tuple[bytes, list[Job]] | None = None
         host = urlsplit(conn.base_url).hostname or ""
@@ -302,7 +307,11 @@ class SharelyClient:
             # The client's first large answer (nothing to reuse yet) is parsed whole, in a thread:
             # one msgspec call (~30 ms at 100k jobs) instead of one per item (~150 ms), for the
             # first rows; the next whole-list fetch fills the cache from it first (_fill).
-            cold = self._first_answer and len(content) > PARSE_IN_THREAD_BYTES
+            cold = (
+                self.whole_first_answer
+                and self._first_answer
+                and len(content) > PARSE_IN_THREAD_BYTES
+            )
             decoded = None if cold else await self._decode_or_bad(content)
             if decoded is None:
                 # not a compact list of valid jobs: parsed whole (the strict parser accepts it
@@ -331,6 +340,8 @@ class SharelyClient:
             self._items.forget()
             fresh = None
             self._to_fill = to_fill
+        elif len(entries) > COMMIT_SLICE:
+            await self._items.commit_in_slices(entries)
         else:
             self._items.commit(entries)
         # Only the answers to this tick's requests are kept (a 100k-job answer is ~12 MB).
@@ -341,7 +352,7 @@ class SharelyClient:
 
     async def _fill(self) -> None:
         """Remember the jobs of the first answer (parsed whole) by their bytes, in slices; a job
-        an answer of IDs gave since keeps that newer version (ItemCache.fill).
+        an answer of IDs gave since keeps that newer version.
 
         They are decoded again from the same bytes, which proves each item's bytes are that job's
         (FetchResult.fresh promises the jobs it leaves out equal those handed out), and the cache
@@ -353,7 +364,7 @@ class SharelyClient:
         with contextlib.suppress(BadResponse):
             decoded = await self._decode_or_bad(content, jobs)
             if decoded is not None and decoded.fresh is not None:
-                await self._items.fill(decoded.entries)
+                await self._items.commit_in_slices(decoded.entries, older=True)
 
     async def _decode_or_bad(
         self, content: bytes, same: Sequence[Job] | None = None

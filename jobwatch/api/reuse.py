@@ -45,7 +45,7 @@ from jobwatch.models import Job, shared_job, shared_jobs
 
 #: answers are split and matched this many bytes at a time (~2,000 jobs, ~0.4 ms a slice)
 SLICE_BYTES = 256 * 1024
-#: entries `ItemCache.fill` commits between two yields to the event loop (~2-3.5 ms a slice)
+#: entries `ItemCache.commit_in_slices` commits between two yields to the event loop (~2-3.5 ms a slice)
 COMMIT_SLICE = 5000
 _WHITESPACE = b" \t\r\n"
 _SPACES = tuple(bytes([c]) for c in _WHITESPACE)
@@ -85,23 +85,25 @@ class ItemCache:
             jobs[piece] = job
             of[wid] = piece
 
-    async def fill(self, entries: list[tuple[bytes, Job]]) -> None:
-        """Take the items of an earlier answer, COMMIT_SLICE at a time, yielding to the event
-        loop between; a workflowId committed since keeps its (newer) version.
+    async def commit_in_slices(
+        self, entries: list[tuple[bytes, Job]], *, older: bool = False
+    ) -> None:
+        """`commit`, COMMIT_SLICE entries at a time, yielding to the event loop between.
+        `older`: the entries are of an earlier answer (the first one, parsed whole): a workflowId
+        committed since keeps its newer version.
 
         The first answer's 100k entries took 44-71 ms at once (measured alone), and on the
         dashboard's event loop 50-110 ms at ~2 s after the first rows, while the history's first
         write held the GIL: the slowest key press of the 120x40 pty bench at 100k jobs (a key
         waited 92-134 ms before it was handled; traced in 4 runs of 70 s)."""
-        jobs, of = self._jobs, self._bytes
+        of = self._bytes
         for start in range(0, len(entries), COMMIT_SLICE):
             if start:
                 await give_way()
-            for piece, job in entries[start : start + COMMIT_SLICE]:
-                wid = job.workflow_id
-                if wid not in of:
-                    jobs[piece] = job
-                    of[wid] = piece
+            part = entries[start : start + COMMIT_SLICE]
+            if older:
+                part = [(piece, job) for piece, job in part if job.workflow_id not in of]
+            self.commit(part)
 
     def forget(self) -> None:
         """Drop everything (a new epoch): nothing handed out before counts as the latest."""

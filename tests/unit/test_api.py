@@ -947,6 +947,36 @@ async def test_a_tick_of_ids_after_a_large_first_answer_goes_out_before_the_cach
     assert back.fresh == [Job("wf-1", Status(1, "RUNNING"), "run-1")]
 
 
+@pytest.mark.parametrize("whole", [True, False])
+async def test_a_large_first_answer_is_parsed_whole_unless_the_caller_has_rows_already(
+    monkeypatch, whole
+):
+    """Parsed whole, the cache is filled from it at the next whole-list read; matched in slices
+    (a dashboard's restart), the cache holds its jobs at once, committed in slices too."""
+    from jobwatch.api import client as client_module
+    from jobwatch.api import reuse
+
+    monkeypatch.setattr(client_module, "PARSE_IN_THREAD_BYTES", 10)
+    monkeypatch.setattr(client_module, "COMMIT_SLICE", 2)
+    monkeypatch.setattr(reuse, "COMMIT_SLICE", 2)
+    commits: list[int] = []
+    commit = reuse.ItemCache.commit
+    monkeypatch.setattr(
+        reuse.ItemCache, "commit", lambda self, e: (commits.append(len(e)), commit(self, e))[1]
+    )
+    state = {"jobs": [job(f"wf-{i}") for i in range(5)]}
+    async with make_client(serve_bodies(state)) as client:
+        client.whole_first_answer = whole
+        first = await client.fetch_jobs(None)
+        assert (client._to_fill is not None, len(client._items)) == (
+            (True, 0) if whole else (False, 5)
+        )
+        assert commits == ([] if whole else [2, 2, 1])
+        again = await client.fetch_jobs(None)
+    assert again.fresh == [] and all(a is b for a, b in zip(again.jobs, first.jobs, strict=True))
+    assert first.fresh == (None if whole else first.jobs)
+
+
 async def test_a_malformed_changed_item_is_still_a_bad_response():
     state = {"jobs": [job(f"wf-{i}") for i in range(4)]}
     async with make_client(serve_bodies(state)) as client:

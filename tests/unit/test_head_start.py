@@ -143,6 +143,33 @@ class TestTake:
         finally:
             store.close()
 
+    async def test_a_workspace_the_history_knows_has_its_first_answer_matched_in_slices(
+        self, tmp_path
+    ) -> None:
+        """A restart shows the history's rows first: the first answer need not be parsed whole."""
+        from jobwatch.api.client import SharelyClient
+        from jobwatch.api.credentials import CredentialSpec
+        from jobwatch.api.transport import Connection
+
+        store = HistoryStore(str(tmp_path / "h.sqlite3"))
+        plan = Plan(WORKSPACE, None, 2.0, 30.0)
+        conn = Connection("https://api.test", WS, ORG)
+        env = {"SHARELY_ACCESS_TOKEN": "t"}
+        try:
+            empty = SharelyClient(conn, CredentialSpec(), environ=env)
+            dashboard_poller(empty, plan, history=store, clock=time.time)
+            store.record(WS, [Job("a", RUNNING, "r1")], 100.0)
+            known = SharelyClient(conn, CredentialSpec(), environ=env)
+            dashboard_poller(known, plan, history=store, clock=time.time)
+            bare = SharelyClient(conn, CredentialSpec(), environ=env)
+            dashboard_poller(bare, plan, history=None, clock=time.time)
+            assert (empty.whole_first_answer, known.whole_first_answer) == (True, False)
+            assert bare.whole_first_answer
+            for client in (empty, known, bare):
+                await client.aclose()
+        finally:
+            store.close()
+
 
 async def run_worker(session: Session, factory_client: Source, early: HeadStart | None):
     posted: list = []

@@ -295,7 +295,7 @@ async def test_fill_commits_in_slices_and_lets_the_event_loop_run_between(monkey
     other = asyncio.create_task(other_work())
     await asyncio.sleep(0)
     before = turns
-    await sliced.fill(first.entries)
+    await sliced.commit_in_slices(first.entries)
     other.cancel()
     assert turns - before >= 3  # 10 entries in 4 slices: 3 yields between them
     assert len(sliced) == len(whole_cache) == 10
