@@ -304,3 +304,23 @@ async def test_the_api_rests_half_an_interval_after_an_answer_and_the_write_coun
         if waits:
             break
     assert waits == [pytest.approx(wait_s)]
+
+
+async def test_the_discovery_interval_counts_from_when_the_list_was_asked_for():
+    """The whole list is as of its request: a slow answer does not push the next read later."""
+    ws, clock = large(), Clock()
+    fetch = ws.fetch_jobs
+
+    async def slow(job_ids):
+        result = await fetch(job_ids)
+        clock.now += 3.0 if job_ids is None else 0.0
+        return result
+
+    ws.fetch_jobs = slow  # type: ignore[method-assign]
+    p = Poller(ws, "ws", clock=clock, interval=2.0, discovery_interval=30.0, log=None)
+    asked = clock.now
+    await p.poll_once()
+    assert ws.calls == [None] and p.discovery.last_read == asked
+    clock.now = asked + 28.0  # the last tick before 30 s after the request would be overrun
+    await p.poll_once()
+    assert ws.calls[-1] is None
