@@ -42,7 +42,7 @@ from jobwatch.api.decode import (
     parse_answer,
     parse_jobs,
 )
-from jobwatch.api.reuse import COMMIT_SLICE, Decoded, ItemCache, decode_reusing
+from jobwatch.api.reuse import Decoded, ItemCache, decode_reusing
 from jobwatch.api.transport import (
     MAX_ERROR_BODY_BYTES,
     MAX_ERROR_TEXT,
@@ -131,7 +131,7 @@ class SharelyClient:
         self._items = ItemCache()
         self._first_answer = True
         #: whether the first large answer is parsed whole, in one call: the fastest way to the
-        #: first rows, but one C call holding the GIL (100-150 ms at 100k jobs, in a pty) and the
+        #: first rows, but one C call holding the GIL (103-111 ms at 100k jobs, alone) and the
         #: cache filled from it later (_fill). False when the caller shows rows from elsewhere
         #: (the dashboard's restart, from its history): it is then matched in slices as any other.
         self.whole_first_answer = True
@@ -340,10 +340,8 @@ class SharelyClient:
             self._items.forget()
             fresh = None
             self._to_fill = to_fill
-        elif len(entries) > COMMIT_SLICE:
-            await self._items.commit_in_slices(entries)
         else:
-            self._items.commit(entries)
+            await self._items.commit_in_slices(entries)
         # Only the answers to this tick's requests are kept (a 100k-job answer is ~12 MB).
         self._answers = answers
         if unchanged:

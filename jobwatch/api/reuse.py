@@ -45,7 +45,8 @@ from jobwatch.models import Job, shared_job, shared_jobs
 
 #: answers are split and matched this many bytes at a time (~2,000 jobs, ~0.4 ms a slice)
 SLICE_BYTES = 256 * 1024
-#: entries `ItemCache.commit_in_slices` commits between two yields to the event loop (~2-3.5 ms a slice)
+#: entries `ItemCache.commit_in_slices` commits between two yields to the event loop
+#: (~2-3.5 ms a slice)
 COMMIT_SLICE = 5000
 _WHITESPACE = b" \t\r\n"
 _SPACES = tuple(bytes([c]) for c in _WHITESPACE)

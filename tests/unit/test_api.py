@@ -957,7 +957,6 @@ async def test_a_large_first_answer_is_parsed_whole_unless_the_caller_has_rows_a
     from jobwatch.api import reuse
 
     monkeypatch.setattr(client_module, "PARSE_IN_THREAD_BYTES", 10)
-    monkeypatch.setattr(client_module, "COMMIT_SLICE", 2)
     monkeypatch.setattr(reuse, "COMMIT_SLICE", 2)
     commits: list[int] = []
     commit = reuse.ItemCache.commit
