@@ -79,9 +79,6 @@ class PollCompleted:
     changed: int
     nbytes: int
     duration: float
-    #: the answer holds every job the poll watches (False: all-jobs mode asked only for the
-    #: active ones, jobwatch.schedule)
-    whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)

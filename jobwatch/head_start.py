@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from jobwatch.api.client import SharelyClient
 from jobwatch.errors import JobwatchError
 from jobwatch.poller import JobSource, Poller, StartedRun
-from jobwatch.schedule import partial_worth_it
 from jobwatch.session import Target
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
@@ -78,20 +77,13 @@ def dashboard_poller(
     In a workspace the history knows, the dashboard's first rows are the history's, so the first
     answer is matched in slices rather than parsed whole (SharelyClient.whole_first_answer): at a
     100k restart, in a pty, the whole parse held the GIL 100-150 ms while keys were pressed, and
-    filling the cache from it later cost another 0.5-0.65 s of the event loop. And where it
-    pays, its first ticks ask only for the jobs the history saw running (Poller.start_from_history;
-    reading their IDs scans the workspace's stored jobs, ~38 ms at 100k, before the first request).
-    """
-    workspace_id = plan.workspace.workspace_id
-    known = 0
-    if history is not None:
+    filling the cache from it later cost another 0.5-0.65 s of the event loop."""
+    if history is not None and isinstance(client, SharelyClient):
         with contextlib.suppress(JobwatchError):  # a store that cannot say: as without one
-            known = history.job_count(workspace_id)
-    if isinstance(client, SharelyClient):
-        client.whole_first_answer = known == 0
-    poller = Poller(
+            client.whole_first_answer = history.job_count(plan.workspace.workspace_id) == 0
+    return Poller(
         client,
-        workspace_id,
+        plan.workspace.workspace_id,
         job_ids=plan.tracked,
         history=history,
         interval=plan.interval,
@@ -99,10 +91,6 @@ def dashboard_poller(
         emit_before_write=True,
         discovery_interval=plan.discovery_interval,
     )
-    if history is not None and plan.tracked is None and partial_worth_it(0, known):
-        with contextlib.suppress(JobwatchError):
-            poller.start_from_history(history.running_ids(workspace_id), known)
-    return poller
 
 
 class HeadStart:

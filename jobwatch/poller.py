@@ -40,7 +40,6 @@ from jobwatch.events import (
 from jobwatch.models import NOT_FOUND, Job
 from jobwatch.schedule import (
     DEFAULT_DISCOVERY_INTERVAL,
-    RESUMED_FULL_READ_TICK,
     ActiveJobs,
     Discovery,
     Pace,
@@ -170,10 +169,6 @@ class Poller:
         #: the latest tick asked only for the active jobs (all-jobs mode, a large workspace)
         self.partial = False
         self._reading_all = False  # the tick under way reads the whole list (all-jobs mode)
-        # a restart (start_from_history): how many jobs the history knew, until the whole list
-        # is read, and the ticks still to ask by ID before that
-        self._known_before = 0
-        self._by_id_first = 0
 
     # -- what to ask for -------------------------------------------------------------
 
@@ -189,10 +184,7 @@ class Poller:
         of an all-jobs poll are asked for)."""
         if self.tracked is not None:
             return self.pending_ids(), False
-        partial = partial_worth_it(len(self.active), max(len(self.jobs), self._known_before))
-        if partial and self._by_id_first and not self.discovery.forced:
-            self._by_id_first -= 1
-            return self.active.ids(), True
+        partial = partial_worth_it(len(self.active), len(self.jobs))
         factor = self.pace.factor
         if not partial or self.discovery.due(self.clock(), factor, self.interval * factor):
             return None, False
@@ -208,20 +200,6 @@ class Poller:
     def done(self) -> bool:
         """Tracked mode only: every tracked job has reached a terminal state."""
         return self.tracked is not None and self.last_success is not None and not self.pending_ids()
-
-    def start_from_history(self, active: Sequence[str], known: int) -> None:
-        """All-jobs mode, at a restart: the history knew `known` jobs of the workspace, `active`
-        of them not terminal. Where a tick of IDs is worth it, the first ticks ask only for those,
-        and the whole list is first read at tick RESUMED_FULL_READ_TICK (or at once on `r`).
-
-        At a 100k restart the first answer (12.7 MB) was read only 2-3.3 s after it was sent,
-        as the dashboard started, and its parse, diff and first history write took until ~6 s:
-        the running jobs' changes showed 4-7 s late (pty, 2026-12-03)."""
-        if self.tracked is not None or self.jobs or not partial_worth_it(len(active), known):
-            return
-        self.active.add(active)
-        self._known_before = known
-        self._by_id_first = RESUMED_FULL_READ_TICK - 1
 
     # -- control, for the dashboard --------------------------------------------------
 
@@ -358,7 +336,6 @@ class Poller:
         if partial:
             self.active.answered(requested or (), jobs)
         elif requested is None:
-            self._known_before = self._by_id_first = 0
             # the list is as of its request: counted from its answer (100k jobs: read and decoded
             # 0.3-1 s later) the reads drifted apart and new jobs showed after 31-32.6 s, not 30
             self.discovery.read(asked_at)
@@ -372,14 +349,7 @@ class Poller:
         self._epoch = None if gone or uncompared else epoch
         self.last_success = now
         events.append(
-            PollCompleted(
-                now,
-                len(self.jobs),
-                len(changed),
-                nbytes,
-                time.perf_counter() - started,
-                whole=not partial,
-            )
+            PollCompleted(now, len(self.jobs), len(changed), nbytes, time.perf_counter() - started)
         )
         return events, (changed, now, Answer(jobs, requested))
 

@@ -35,9 +35,6 @@ MAX_PARTIAL_REQUESTS = 10
 #: the IDs a request carries (jobwatch.api.client.SharelyClient.BATCH_SIZE; not imported: the
 #: client pulls in httpx) -- tests/unit/test_schedule.py pins the two together
 BATCH_SIZE = 1000
-#: a restart in all-jobs mode (Poller.start_from_history) first reads the whole list at this
-#: tick; the ticks before ask only for the jobs the history last saw running
-RESUMED_FULL_READ_TICK = 3
 #: rate limits multiply the intervals by at most this
 MAX_SLOWDOWN = 8.0
 #: successful ticks in a row that halve the slowdown
@@ -111,10 +108,6 @@ class ActiveJobs:
             else:
                 misses[wid] = count
 
-    def add(self, ids: Iterable[str]) -> None:
-        """Ask for these too (a restart: the jobs the history last saw not terminal)."""
-        self._ids.update(dict.fromkeys(ids))
-
     def clear(self) -> None:
         self._ids.clear()
         self._misses.clear()
@@ -150,7 +143,7 @@ class Discovery:
         self.interval = interval
         #: when the whole list was last read (the poller's clock); None: never
         self.last_read: float | None = None
-        self._forced = False
+        self._forced = True
         self._not_before: float | None = None
 
     def due(self, now: float, factor: float = 1.0, tick: float = 0.0) -> bool:
@@ -165,11 +158,6 @@ class Discovery:
 
     def force(self) -> None:
         self._forced = True
-
-    @property
-    def forced(self) -> bool:
-        """A read of the whole list was asked for (the dashboard's r) and is still to come."""
-        return self._forced
 
     def read(self, now: float) -> None:
         """The whole list was read (successfully) at `now`."""

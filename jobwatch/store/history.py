@@ -291,10 +291,6 @@ class HistoryStore:
     def job_count(self, workspace_id: str) -> int:
         return self._file.read(lambda conn: reads.job_count(conn, workspace_id))
 
-    def running_ids(self, workspace_id: str) -> list[str]:
-        """The jobs last stored in a state that is not terminal (history_reads.running_ids)."""
-        return self._file.read(lambda conn: reads.running_ids(conn, workspace_id))
-
     def job(self, workspace_id: str, workflow_id: str) -> JobRecord | None:
         return self._file.read(
             lambda conn: reads.job(conn, self._windows, workspace_id, workflow_id)

@@ -262,10 +262,9 @@ class Session:
                 continue
             if isinstance(event, PollCompleted):
                 completed = True
-                if event.whole:
-                    # Every job the history knew has been answered for (or is gone): what it
-                    # knew times nothing from now on, and 100k records are some 20 MB.
-                    self.initial = {}
+                # Every job the history knew has been answered for (or is gone): what it knew
+                # times nothing from now on, and 100k records are some 20 MB.
+                self.initial = {}
             elif isinstance(event, HistoryFailed) and not self.history_warned:
                 self.history_warned = True
                 notices.append(

@@ -10,7 +10,7 @@ import pytest
 from jobwatch.api.client import SharelyClient
 from jobwatch.cli.parser import build_parser
 from jobwatch.errors import ConfigError, UsageError
-from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL, RESUMED_FULL_READ_TICK
+from jobwatch.schedule import DEFAULT_DISCOVERY_INTERVAL
 from jobwatch.session import Flags, Session, connection_for, credentials_for
 from jobwatch.simulator.scenarios import Growth
 from jobwatch.simulator.server import Simulator
@@ -101,30 +101,6 @@ async def test_the_dashboard_polls_running_jobs_and_r_reads_the_whole_list(tmp_p
             assert len(table) == known  # new jobs wait for the next read of the whole list
             await pilot.press("r")
             await wait_for(pilot, lambda: len(table) > known, what="new jobs after r")
-
-
-async def test_a_restart_asks_for_the_running_jobs_first_then_reads_the_whole_list(
-    tmp_path, history
-):
-    growth = Growth("prepend", every=0.2)
-    with Simulator("bulk", jobs=2000, seed=6, growth=growth) as sim:
-        app = growing_app(sim, tmp_path, history, discovery=600.0)
-        async with app.run_test(size=SIZE) as pilot:
-            header = app.main_screen.header
-            await wait_for(pilot, lambda: "list read" in header.text, what="a poll by ID")
-        stored = {r.workflow_id for r in history.jobs(sim.workspace_id)}
-        running = history.running_ids(sim.workspace_id)
-        assert len(stored) >= 2000 and 0 < len(running) < 100
-        before = len(sim.requests)
-        app = growing_app(sim, tmp_path, history, discovery=600.0)
-        async with app.run_test(size=SIZE) as pilot:
-            header, table = app.main_screen.header, table_of(app)
-            await wait_for(pilot, lambda: "list read" in header.text, what="the whole list")
-            asked = [ids for _, path, ids in sim.requests[before:] if path.endswith("jobs")]
-            assert asked[0] == running  # the first tick: the jobs the history saw running
-            assert asked.index(None) == RESUMED_FULL_READ_TICK - 1
-            # the jobs that appeared after the last read of the whole list, at the next one
-            await wait_for(pilot, lambda: len(table) > len(stored), what="the jobs new since")
 
 
 async def test_many_never_seen_jobs_are_looked_up_in_a_thread_one_by_one():

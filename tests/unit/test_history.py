@@ -1083,12 +1083,3 @@ def test_records_of_one_status_share_one_status_object(store: HistoryStore):
     a, b, c = store.jobs(WS)
     assert a.status is b.status and a.status == RUNNING
     assert c.status == Status(3, "FAILED") and c.status is not a.status
-
-
-def test_running_ids_are_the_jobs_last_stored_not_terminal_in_the_order_first_seen(store):
-    store.record(WS, [job("b"), job("a", COMPLETED), job("c", CONTINUED)], 100.0)
-    store.record(WS, [job("d"), job("e", CANCELED)], 200.0)
-    store.record("ws-2", [job("x")], 200.0)
-    store.record(WS, [job("b", COMPLETED), job("a", RUNNING, "r2")], 300.0)  # a started again
-    assert store.running_ids(WS) == ["a", "c", "d"]
-    assert store.running_ids("ws-none") == []

@@ -15,7 +15,6 @@ from jobwatch.schedule import (
     MAX_PARTIAL_REQUESTS,
     MAX_SLOWDOWN,
     RECOVERY_TICKS,
-    RESUMED_FULL_READ_TICK,
     SMALL_WORKSPACE_JOBS,
     ActiveJobs,
     Discovery,
@@ -91,9 +90,8 @@ def test_discovery_is_due_first_then_every_interval_and_when_forced():
     assert not d.due(59.0, factor=2.0) and d.due(60.0, factor=2.0)
     # with ticks 2 s apart, the last tick before the interval is overrun reads the list
     assert not d.due(27.9, tick=2.0) and d.due(28.0, tick=2.0)
-    assert not d.forced
     d.force()
-    assert d.due(1.0) and d.forced
+    assert d.due(1.0)
     d.read(1.0)
     d.failed(2.0)  # a failed read waits one more interval
     assert not d.due(31.5) and d.due(32.0)
@@ -111,13 +109,6 @@ def test_pace_doubles_on_rate_limits_and_recovers_after_good_ticks():
     assert pace.factor == MAX_SLOWDOWN
     pace.succeeded()
     assert pace.factor == MAX_SLOWDOWN / 2
-
-
-def test_active_jobs_take_ids_the_history_knew_running_once():
-    active = ActiveJobs(missing_after=3)
-    active.add(["a", "b", "a"])
-    active.update([Job("b", DONE, "r"), Job("c", RUNNING, "r")])
-    assert active.ids() == ["a", "c"]
 
 
 def test_active_jobs_follow_changes_and_forget_ids_the_api_dropped():
@@ -148,56 +139,6 @@ async def test_a_large_workspace_is_read_whole_first_then_asked_only_for_running
     await p.poll_once()
     assert ws.calls[-1] is None  # the discovery interval passed: the whole list
     assert not p.partial and p.discovery.last_read == 1032.0
-
-
-def whole_flags(events):
-    return [e.whole for e in events if isinstance(e, PollCompleted)]
-
-
-async def test_a_restart_asks_first_for_the_jobs_the_history_saw_running():
-    """The history knew 1,000 jobs, 20 running: the first ticks ask for those 20 alone, and the
-    whole list is read at tick RESUMED_FULL_READ_TICK (at a 100k restart the first whole answer
-    was read 2-3.3 s late and held the second tick back until ~6 s)."""
-    ws, clock = large(), Clock()
-    ws.set(Job("run-0005", DONE, "r"))  # it finished while jobwatch was not running
-    p = Poller(ws, "ws", clock=clock, log=None)
-    running = [f"run-{i:04d}" for i in range(20)]
-    p.start_from_history(running, 1000)
-    flags = []
-    for tick in range(1, RESUMED_FULL_READ_TICK + 2):
-        flags += whole_flags(await p.poll_once())
-        assert (ws.calls[-1] is None) == (tick == RESUMED_FULL_READ_TICK)
-        clock.now += 2
-    assert ws.calls[0] == running and flags == [False, False, True, False]
-    assert p.jobs["run-0005"].status == DONE and len(p.jobs) == 1000
-    assert "run-0005" not in ws.calls[1]  # seen finished at the first tick: no longer asked for
-    assert p.last_full_read == 1000.0 + 2 * (RESUMED_FULL_READ_TICK - 1)
-
-
-async def test_r_reads_the_whole_list_at_once_after_a_restart():
-    ws, clock = large(), Clock()
-    p = Poller(ws, "ws", clock=clock, log=None)
-    p.start_from_history([f"run-{i:04d}" for i in range(20)], 1000)
-    await p.poll_once()
-    p.refresh_now()
-    clock.now += 2
-    assert whole_flags(await p.poll_once()) == [True] and ws.calls[-1] is None
-
-
-@pytest.mark.parametrize(
-    ("running", "known", "tracked"),
-    [
-        (20, SMALL_WORKSPACE_JOBS, None),  # one request either way
-        (600, 1000, None),  # most jobs run
-        (20, 1000, ["run-0001"]),  # tracked IDs are asked for as ever
-    ],
-)
-async def test_a_restart_reads_the_whole_list_first_where_ids_do_not_pay(running, known, tracked):
-    ws, clock = large(), Clock()
-    p = Poller(ws, "ws", clock=clock, log=None, job_ids=tracked)
-    p.start_from_history([f"run-{i:04d}" for i in range(running)], known)
-    await p.poll_once()
-    assert ws.calls[0] == (tracked if tracked else None)
 
 
 async def test_a_job_that_finished_is_no_longer_asked_for():

@@ -444,16 +444,6 @@ class TestSession:
         assert news.notices == [Notice("Connection recovered after 3 failed polls.")]
         assert news.completed and session.last_error_id == "e-7"
 
-    def test_what_the_history_knew_is_kept_until_the_whole_list_was_read(self) -> None:
-        """A restart's first ticks ask only for the running jobs: the others are still timed (and
-        their repeats left out) by what the history knew, until an answer lists every job."""
-        session = Session.open(1, WORKSPACE, None, store=None)
-        session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
-        assert session.absorb([PollCompleted(NOW, 1, 0, 1, 0.0, whole=False)], NOW).completed
-        assert set(session.initial) == {"a"}
-        session.absorb([PollCompleted(NOW, 1, 0, 1, 0.0)], NOW)
-        assert session.initial == {}
-
     def test_support_facts(self) -> None:
         session = Session.open(1, WORKSPACE, None, store=None)
         session.last_error_id = "e-9"
@@ -502,9 +492,6 @@ class RecordingStore:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.writes: list[bool] = []
-
-    def job_count(self, workspace_id) -> int:
-        return 0  # an empty history: the first answer is the whole list
 
     def record(self, workspace_id, jobs, observed_at, *, polled_at=None, **seen) -> int:
         shown = self.session.shown
