@@ -126,17 +126,6 @@ def _set_event() -> asyncio.Event:
     return event
 
 
-def recalled(
-    records: Sequence[JobRecord], tracked: Sequence[str] | None
-) -> tuple[dict[str, JobRecord], list[JobRow]]:
-    """The stored records of the watched jobs (`tracked`, None: all), by workflowId, and their
-    rows: no state is touched, so a restart makes them in a thread (100k records: ~0.16 s)."""
-    if tracked is not None:
-        wanted = set(tracked)
-        records = [r for r in records if r.workflow_id in wanted]
-    return {r.workflow_id: r for r in records}, [row_of(r) for r in records]
-
-
 @dataclass
 class Session:
     """One workspace being watched: its worker, poller and what the screen knows about it."""
@@ -186,14 +175,12 @@ class Session:
 
     def remember(self, records: Sequence[JobRecord]) -> list[JobRow]:
         """Keep the stored records of the watched jobs as `initial`; their rows, to show at once."""
-        initial, rows = recalled(records, self.tracked)
-        self.keep(initial)
-        return rows
-
-    def keep(self, initial: dict[str, JobRecord]) -> None:
-        """Keep `initial` (from `recalled`) as what the history knew."""
-        self.initial = initial
+        if self.tracked is not None:
+            wanted = set(self.tracked)
+            records = [r for r in records if r.workflow_id in wanted]
+        self.initial = {r.workflow_id: r for r in records}
         self.history_read.set()
+        return [row_of(r) for r in records]
 
     def history_first_screen(self, shown: ShownRows) -> list[JobRow]:
         """A large history's first screenful, read without reading every job (`first_screen_of`'s

@@ -15,7 +15,6 @@ MainScreen, each in its own module.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
 from textual import on
@@ -31,7 +30,7 @@ from jobwatch.events import HistoryFailed, PollCompleted
 from jobwatch.head_start import HeadStart
 from jobwatch.kinds import Kinds
 from jobwatch.store.config import WorkspaceConfig
-from jobwatch.store.history import HistoryStore, JobRecord
+from jobwatch.store.history import HistoryStore
 from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.job_facts import WorkspaceFacts
 from jobwatch.tui.messages import (
@@ -47,7 +46,6 @@ from jobwatch.tui.poll_session import (
     FreezePolicy,
     Session,
     Sessions,
-    recalled,
 )
 from jobwatch.tui.screens.job_actions import JobActions
 from jobwatch.tui.screens.job_alerts import JobAlerts
@@ -250,7 +248,7 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             self.table.replace_all(early)
             self.summary.show_counting()
             self._history_rest = session
-            self.call_after_refresh(self._read_history_rest, session)
+            self.call_after_refresh(self._finish_history_load)
         else:
             self._history_rest = None
             self._replace_rows(self._history_rows(session))
@@ -267,34 +265,9 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             records = []
         return session.remember(records)
 
-    def _read_history_rest(self, session: Session) -> None:
-        """Read the rest of the history in a thread, after the first screenful's paint, and show
-        it (unless a poll's rows came first: `_finish_history_load` has read it then). On the
-        event loop the query and its 100k records held every key 1.0-1.3 s at a restart (sampled
-        in the 120x40 pty, 2026-12-03)."""
-
-        def recall() -> tuple[dict[str, JobRecord], list[JobRow]]:
-            return recalled(session.history.records(), session.tracked)
-
-        async def read() -> None:
-            try:
-                initial, rows = await asyncio.to_thread(recall)
-            except JobwatchError:
-                initial, rows = None, []  # read again on the loop, which tells what is wrong
-            if self._history_rest is not session:
-                return
-            if initial is None:
-                self._finish_history_load()
-                return
-            self._history_rest = None
-            session.keep(initial)
-            self._replace_rows(rows)  # ~0.25 s of the 100k on the loop: the table's own index
-
-        self.run_worker(read(), group="history_rest", description="the rest of the history")
-
     def _finish_history_load(self) -> None:
-        """Read and show the rest of the history now, if a first screenful still waits for it:
-        before anything else changes the table (a poll's rows)."""
+        """Read and show the rest of the history, if a first screenful waits for it: after that
+        screenful's paint, or before anything else changes the table (a poll's rows)."""
         rest, self._history_rest = self._history_rest, None
         if rest is not None and rest is self.session:
             self._replace_rows(self._history_rows(rest))
