@@ -436,9 +436,9 @@ def rss_growth(samples: list[tuple[float, float]], duration: float) -> float:
     Not the last sample minus the one at the half: every read of the whole list (each 30 s) held
     its answer until the next tick's before 1ee3704, ~2 s (12.7 MB body, RSS +13-15 MB at 100k
     jobs), so 7% of samples land on such a peak, and a run whose last sample did read +14.3 MB
-    "growth" (100k reordered, 2026-12-02) while its memory was flat. A window holds one such read at most: with
-    a sample every 5 s, its median never is the peak's (measured: README, "A workspace that
-    grows")."""
+    "growth" (100k reordered, 2026-12-02) while its memory was flat. A window holds one such
+    read at most: with a sample every 5 s, its median never is the peak's (measured: README, "A
+    workspace that grows")."""
     half = duration / 2
     start = [mb for t, mb in samples if half <= t < half + RSS_WINDOW] or [samples[0][1]]
     end = [mb for t, mb in samples if t >= duration - RSS_WINDOW] or [samples[-1][1]]
