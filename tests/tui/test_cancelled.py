@@ -56,7 +56,13 @@ async def test_the_bell_rings_for_a_cancelled_job(sim, history, tmp_path, spelli
         await cancel_and_wait(pilot, app, sim, spelling)
         await wait_for(pilot, lambda: bool(rung) == CANCELLED.failure, what="the bell")
         assert rung == ([1] if CANCELLED.failure else [])
-        # a failure's notification is an error carrying the runId a ticket needs
+        # a failure's notification is an error carrying the runId a ticket needs; the ending's
+        # toast can come a moment after the row (a bell that does not ring is no sign of it)
+        await wait_for(
+            pilot,
+            lambda: any("job-stopped" in n.message for n in app._notifications),
+            what="the notification",
+        )
         shown = [n for n in app._notifications if "job-stopped" in n.message]
         assert shown and shown[-1].severity == ("error" if CANCELLED.failure else "information")
         assert ("runId" in shown[-1].message) == CANCELLED.failure
