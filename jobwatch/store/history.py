@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from jobwatch.durations import FinishedRun, Typical, typical_from_samples
@@ -281,6 +282,15 @@ class HistoryStore:
     def jobs(self, workspace_id: str) -> list[JobRecord]:
         """Every job ever seen in the workspace, in the order first seen, with labels and pins."""
         return self._file.read(lambda conn: reads.jobs(conn, self._windows, workspace_id))
+
+    def job_slices(self, workspace_id: str, size: int) -> Iterator[list[JobRecord]]:
+        """Every job of the workspace, as `jobs` but in no set order and at most `size` at a time,
+        from one snapshot of the file (HistoryFile.read_slices): for a reader that gives way
+        between slices."""
+        windows = self._windows
+        query = partial(reads.job_cursor, windows=windows, workspace_id=workspace_id)
+        for rows in self._file.read_slices(query, size):
+            yield reads.records_of(rows)
 
     def leading_jobs(self, workspace_id: str, column: str, limit: int) -> list[JobRecord]:
         """The pinned jobs and the `limit` latest in `column` (history_reads.leading_jobs)."""

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -250,6 +251,35 @@ class HistoryFile:
                 raise
             except (sqlite3.Error, OSError) as exc:
                 raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
+
+    def read_slices(
+        self, query: Callable[[sqlite3.Connection], sqlite3.Cursor], size: int
+    ) -> Iterator[list[tuple]]:
+        """The rows of one query, at most `size` at a time, on a connection of its own: the whole
+        query sees one snapshot (WAL) however long its caller takes between slices, and holds no
+        lock a write waits for. An in-memory stand-in (no second connection) gives them at once.
+        Close the iterator if it is not read to its end (its connection closes with it)."""
+        if self._conn is None:
+            raise HistoryError(f"history {self.path} is closed")
+        if self._target[0] == ":memory:":
+            rows = self.read(lambda conn: query(conn).fetchall())
+            if rows:
+                yield rows
+            return
+        try:
+            conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            cursor = query(conn)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(_explain(self.path, exc, self.busy_timeout)) from None
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     @property
     def writing(self) -> bool:

@@ -1083,3 +1083,30 @@ def test_records_of_one_status_share_one_status_object(store: HistoryStore):
     a, b, c = store.jobs(WS)
     assert a.status is b.status and a.status == RUNNING
     assert c.status == Status(3, "FAILED") and c.status is not a.status
+
+
+def test_job_slices_read_every_job_a_slice_at_a_time_from_one_snapshot(store: HistoryStore):
+    """What a restart's rest of the history is gathered from (jobwatch.tui.history_load): the
+    records of `jobs` in slices of at most `size`; a write between two slices is not among them
+    and does not wait for the read to end."""
+    store.record(WS, [job(f"j{i:03d}") for i in range(25)], 10.0)
+    store.set_label(WS, "j003", "nightly")
+    before = {r.workflow_id: r for r in store.jobs(WS)}
+    slices = store.job_slices(WS, 10)
+    first = next(slices)
+    store.record(WS, [job("late"), job("j000", COMPLETED)], 11.0)  # not waiting for the read
+    rest = list(slices)
+    assert [len(records) for records in [first, *rest]] == [10, 10, 5]
+    got = {r.workflow_id: r for records in [first, *rest] for r in records}
+    assert got == before and got["j003"].label == "nightly"
+    assert {r.workflow_id for r in store.jobs(WS)} == {*before, "late"}
+    assert list(store.job_slices("another", 10)) == []
+
+
+def test_job_slices_of_an_empty_read_only_file_and_of_a_closed_store(db: Path, read_only_dir: Path):
+    db.parent.mkdir()
+    db.write_bytes(b"")
+    with HistoryStore(db, read_only=True) as s:  # the in-memory stand-in: one slice
+        assert list(s.job_slices(WS, 10)) == []
+    with pytest.raises(HistoryError, match="closed"):
+        next(s.job_slices(WS, 10))
