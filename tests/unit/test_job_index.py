@@ -16,13 +16,16 @@ from jobwatch.statuses import rank
 from jobwatch.tui.job_index import (
     FIRST_SCREEN_ROWS,
     LEADING_COLUMN,
+    MERGE_STEP,
     REFILL_AT_MOST,
     SORT_KEYS,
     SORT_MODES,
     Change,
     JobIndex,
+    Refill,
     SortEntry,
     View,
+    _merge_in_steps,
     first_screen,
     merge,
     sorted_entries,
@@ -484,17 +487,25 @@ def test_the_first_screen_is_the_top_of_the_whole_sort_in_its_order(mode) -> Non
     assert early[0].workflow_id == rows[123].workflow_id  # pinned first, as ever
 
 
-@pytest.mark.parametrize("mode", SORT_MODES)
-def test_the_rest_after_the_first_screen_leaves_the_state_of_one_upsert(mode) -> None:
-    """The first screen, then the whole answer (it again included): refilled, not merged, and
-    the same rows, order and cursor's place as the whole answer upserted at once."""
-    rows = big(20_000)
+def whole_and_first_screen(
+    rows: list[JobRow], mode: str
+) -> tuple[JobIndex, JobIndex, list[JobRow]]:
+    """An index of every row upserted at once, one of the first screen of them, that screen."""
     whole, split = JobIndex(), JobIndex()
     for index in (whole, split):
         index.set_sort(mode)
     whole.upsert(rows)
     early = first_screen(rows, mode)
     split.upsert(early)
+    return whole, split, early
+
+
+@pytest.mark.parametrize("mode", SORT_MODES)
+def test_the_rest_after_the_first_screen_leaves_the_state_of_one_upsert(mode) -> None:
+    """The first screen, then the whole answer (it again included): refilled, not merged, and
+    the same rows, order and cursor's place as the whole answer upserted at once."""
+    rows = big(20_000)
+    whole, split, early = whole_and_first_screen(rows, mode)
     assert split.keys() == [r.workflow_id for r in early]
     cursor = split.keys(0, 1)[0]
     before = split.rebuild() or split.order
@@ -520,6 +531,95 @@ def test_a_batch_that_does_not_hold_every_row_is_merged_as_ever() -> None:
     many.upsert(rows)  # more rows shown than a first screen: merged, the same order
     assert many.keys() == expected(many, {r.workflow_id: r for r in rows})
     assert [r.workflow_id for r in many].count(rows[0].workflow_id) == 1
+
+
+def refilled(rows: list[JobRow], mode: str, slice_rows: int) -> Refill:
+    fill = Refill(mode)
+    for start in range(0, len(rows), slice_rows):
+        fill.add(rows[start : start + slice_rows])
+    return fill
+
+
+@pytest.mark.parametrize("mode", SORT_MODES)
+@pytest.mark.parametrize("slice_rows", [1, 7, 1000, 30_000])
+def test_a_refill_gathered_in_slices_leaves_the_state_of_one_upsert(mode, slice_rows) -> None:
+    """The rest of a restart's history (jobwatch.tui.history_load): slices in no set order, a
+    workflowId twice (its last row wins), then put in place at once, after the first screen:
+    the same rows, order and cursor's place as every row upserted at once."""
+    rng = random.Random(11)
+    rows = big(20_000)
+    rows[77] = dataclasses.replace(rows[77], pinned=True)
+    rows_pinned_id = rows[77].workflow_id
+    rng.shuffle(rows)
+    rows.append(dataclasses.replace(rows[5], status=FAILED, last_change=NOW + 5))
+    whole, split, early = whole_and_first_screen(rows, mode)
+    cursor = split.keys(0, 3)[2]
+    assert split.refill(refilled(rows, mode, slice_rows)) is Change.ORDER
+    old_order = split.rebuild()
+    assert old_order is not None and [e[-1] for e in old_order] == [r.workflow_id for r in early]
+    assert split.keys() == whole.keys() and split.keys(0, 1) == [rows_pinned_id]
+    assert len(split) == len(whole) and split.row(rows[5].workflow_id) == rows[-1]
+    assert split.position(cursor) == whole.position(cursor)
+    assert split.last_rebuild is not None and split.last_rebuild.moved == 0
+    changed = dataclasses.replace(rows[9], status=FAILED, last_change=NOW + 9)
+    split.upsert([changed])  # and it is merged into as ever
+    whole.upsert([changed])
+    assert split.keys() == whole.keys()
+
+
+@pytest.mark.parametrize("size", [1, 3, 50])
+def test_a_merge_in_steps_is_the_merge_done_in_parts_of_at_most_size_of_each(size) -> None:
+    rng = random.Random(size)
+    for _ in range(30):
+        entries = [(rng.random() < 0.1, float(rng.randrange(20)), f"w{i}") for i in range(300)]
+        a = sorted(rng.sample(entries, rng.randrange(0, 200)))
+        b = sorted(set(entries) - set(a))
+        steps = _merge_in_steps(a, b, size)
+        parts = 0
+        try:
+            while True:
+                next(steps)
+                parts += 1
+        except StopIteration as done:
+            merged = done.value
+        assert merged == sorted(a + b)
+        assert all(x is y for x, y in zip(merged, sorted(a + b), strict=True))
+        # each part takes at most `size` of each, and at least one entry
+        assert parts <= len(a) + len(b) and (not a or not b or parts >= len(a) // size)
+
+
+def test_a_refills_sort_is_bounded_steps_whose_result_is_the_whole_sort() -> None:
+    rows = big(10_000)
+    fill = refilled(rows, "status", 500)
+    steps = 0
+    while fill.sort_step():
+        steps += 1
+    # 20 runs of 500 merged pairwise in 5 rounds, each round's 10k in parts of MERGE_STEP
+    assert steps >= 5 * len(rows) // (2 * MERGE_STEP)
+    assert fill.ordered() == sorted(fill.entries.values())
+    assert not fill.sort_step()
+
+
+def test_a_refill_after_the_sort_or_a_filter_changed_meanwhile_is_sorted_as_they_are() -> None:
+    rows = big(3000)
+    for change in ("sort", "filter"):
+        index = JobIndex()
+        index.upsert(rows[:10])
+        fill = refilled(rows, "last change", 100)
+        if change == "sort":
+            index.set_sort("status")
+        else:
+            index.set_status_filter([FAILED.code])
+        assert index.refill(fill) is Change.ORDER
+        assert index.keys() == expected(index, {r.workflow_id: r for r in rows})
+        assert len(index) == len(rows)
+
+
+def test_an_empty_refill_empties_the_index() -> None:
+    index = filled(*big(10))
+    assert index.refill(Refill("last change")) is Change.ORDER
+    assert len(index) == 0 and index.keys() == []
+    assert index.refill(Refill("last change")) is Change.NONE
 
 
 @pytest.mark.parametrize("mode", sorted(LEADING_COLUMN))
