@@ -47,6 +47,11 @@ TYPICALS_SPACING = 30.0
 SLOW_REMEMBERED = 50_000
 
 
+def running_ids(rows: Iterable[JobRow]) -> set[str]:
+    """The workflowIds of the rows in no terminal state."""
+    return {row.workflow_id for row in rows if not row.status.is_terminal}
+
+
 def is_running(row: JobRow) -> bool:
     """Whether the row's job is at work (RUNNING, CONTINUED_AS_NEW): the ones with an ETA that
     can be slower than usual (a PAUSED or unknown status is not, finished ones neither)."""
@@ -177,7 +182,11 @@ class WorkspaceFacts:
 
     def shown(self, rows: Iterable[JobRow]) -> None:
         """The table now holds exactly these rows (a workspace opened, a tracked set changed)."""
-        self.running = {row.workflow_id for row in rows if not row.status.is_terminal}
+        self.running = running_ids(rows)
+
+    def shown_running(self, running: set[str]) -> None:
+        """The table now holds exactly rows whose `running_ids` are these (gathered in slices)."""
+        self.running = running
 
     def forget(self, ids: Iterable[str]) -> None:
         self.running.difference_update(ids)

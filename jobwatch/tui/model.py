@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -195,6 +195,13 @@ class WorkspaceHistory:
         if self.store is None:
             return []
         return self.store.jobs(self.workspace_id)
+
+    def record_slices(self, size: int) -> Iterator[list[JobRecord]]:
+        """`records` in no set order, at most `size` at a time (HistoryStore.job_slices); raises
+        JobwatchError as it is read."""
+        if self.store is None:
+            return iter(())
+        return self.store.job_slices(self.workspace_id, size)
 
     def count(self) -> int:
         """How many jobs the workspace has stored (raises JobwatchError)."""

@@ -175,12 +175,22 @@ class Session:
 
     def remember(self, records: Sequence[JobRecord]) -> list[JobRow]:
         """Keep the stored records of the watched jobs as `initial`; their rows, to show at once."""
+        self.initial = {}
+        rows = self.remember_more(records)
+        self.remembered()
+        return rows
+
+    def remember_more(self, records: Sequence[JobRecord]) -> list[JobRow]:
+        """`remember` for a slice of the stored records; `remembered` after the last."""
         if self.tracked is not None:
             wanted = set(self.tracked)
             records = [r for r in records if r.workflow_id in wanted]
-        self.initial = {r.workflow_id: r for r in records}
-        self.history_read.set()
+        self.initial.update({r.workflow_id: r for r in records})
         return [row_of(r) for r in records]
+
+    def remembered(self) -> None:
+        """`initial` holds every stored record of the watched jobs (the worker waits for it)."""
+        self.history_read.set()
 
     def history_first_screen(self, shown: ShownRows) -> list[JobRow]:
         """A large history's first screenful, read without reading every job (`first_screen_of`'s

@@ -391,32 +391,48 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
     sim, history, tmp_path, monkeypatch
 ) -> None:
     """A restart in a large workspace (jobwatch.tui.screens.main._load_from_history): the first
-    screenful of the stored rows is read and goes in first, every job is read after its paint,
-    and then every row is there and counted."""
+    screenful of the stored rows is read and goes in first, every job is read after its paint, a
+    slice at a time (jobwatch.tui.history_load), and then every row is there and counted."""
+    from jobwatch.tui.history_load import SLICE_ROWS
     from jobwatch.tui.job_index import FIRST_SCREEN_AFTER, FIRST_SCREEN_ROWS
     from jobwatch.tui.widgets.job_table import JobTable
 
     jobs = [Job(f"old-{i:05d}", Status(2, "COMPLETED"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
     history.record(sim.workspace_id, jobs, time.time() - 600)
     calls: list[object] = []
-    replace_all, read_all = JobTable.replace_all, type(history).jobs
+    replace_all, refill, read_slices = JobTable.replace_all, JobTable.refill, history.job_slices
 
     def spy(self, rows):
         rows = list(rows)
         calls.append(len(rows))
         replace_all(self, rows)
 
-    def read_spy(self, workspace_id):
+    def refill_spy(self, fill, widths):
+        calls.append(("refill", len(fill.rows)))
+        refill(self, fill, widths)
+
+    def read_spy(workspace_id, size):
         calls.append("every job read")
         calls.append(screen_of(app).summary.summary_text())  # the first screenful's
-        return read_all(self, workspace_id)
+        for records in read_slices(workspace_id, size):
+            calls.append(len(records))
+            yield records
 
     monkeypatch.setattr(JobTable, "replace_all", spy)
-    monkeypatch.setattr(type(history), "jobs", read_spy)
+    monkeypatch.setattr(JobTable, "refill", refill_spy)
+    monkeypatch.setattr(history, "job_slices", read_spy)
     app = make_app(sim, history, tmp_path, poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
-        assert calls == [FIRST_SCREEN_ROWS, "every job read", "counting jobs…", FIRST_SCREEN_AFTER]
+        whole, rest = divmod(FIRST_SCREEN_AFTER, SLICE_ROWS)
+        slices = [SLICE_ROWS] * whole + ([rest] if rest else [])
+        assert calls == [
+            FIRST_SCREEN_ROWS,
+            "every job read",
+            "counting jobs…",
+            *slices,
+            ("refill", FIRST_SCREEN_AFTER),
+        ]
         assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
         assert table_of(app).stale
 

@@ -91,6 +91,7 @@ class JobActions(MainScreenHost):
 
     def _annotated(self, row: JobRow, **change: object) -> None:
         """Show the row with its new label or pin (the sort and the filters see it too)."""
+        self._finish_history_load()  # else the rest of the history would bring the old row back
         self.table.upsert([dataclasses.replace(row, **change)])  # type: ignore[arg-type]
         self._show_detail(self.table.cursor_key)
 
@@ -101,6 +102,7 @@ class JobActions(MainScreenHost):
         session = self.session
         if session is None:
             return
+        self._finish_history_load()  # every stored job, to keep the tracked ones of
         was_all = session.track(ids)
         self._persist_tracked(session)
         if was_all:

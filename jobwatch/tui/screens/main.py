@@ -32,6 +32,7 @@ from jobwatch.kinds import Kinds
 from jobwatch.store.config import WorkspaceConfig
 from jobwatch.store.history import HistoryStore
 from jobwatch.tui.alerts import Alerts
+from jobwatch.tui.history_load import SLICE_ROWS, HistoryLoad
 from jobwatch.tui.job_facts import WorkspaceFacts
 from jobwatch.tui.messages import (
     Health,
@@ -157,8 +158,8 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
         self._status_filter: frozenset[int] | None = None
         self._last_title = ""
         self._freeze = FreezePolicy()
-        #: a session whose first screenful is shown, the rest of its history still to read
-        self._history_rest: Session | None = None
+        #: the rest of the history of a session whose first screenful is shown, being gathered
+        self._history_rest: HistoryLoad | None = None
         self._kinds = kinds
         self.alerts = alerts
         #: the open workspace's kinds, typical durations, labels and pins (None before one opens)
@@ -241,16 +242,16 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             early = session.history_first_screen(self.table)
         except JobwatchError:
             early = []  # the whole read below says what is wrong
+        self._drop_history_load()
         if early:
             # A restart in a large workspace: its first screenful is read and painted before the
-            # whole history (100k jobs: ~30 ms against ~0.35 s to read them all, and the fill,
-            # the counts and the detail ~0.2 s more).
+            # whole history (100k jobs: ~30 ms), which is then gathered in slices (history_load).
             self.table.replace_all(early)
             self.summary.show_counting()
-            self._history_rest = session
-            self.call_after_refresh(self._finish_history_load)
+            slices = session.history.record_slices(SLICE_ROWS)
+            load = self._history_rest = HistoryLoad(session, self.table.sort_mode, slices)
+            self.call_after_refresh(self._start_history_load, load)
         else:
-            self._history_rest = None
             self._replace_rows(self._history_rows(session))
         self.table.stale = True
 
@@ -259,18 +260,69 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
         try:
             records = session.history.records()
         except JobwatchError as error:
-            self.notify(
-                error.describe(), title="History unavailable", severity="warning", markup=False
-            )
+            self._history_unavailable(error)
             records = []
         return session.remember(records)
 
+    def _history_unavailable(self, error: JobwatchError) -> None:
+        self.notify(error.describe(), title="History unavailable", severity="warning", markup=False)
+
+    def _start_history_load(self, load: HistoryLoad) -> None:
+        """After the first screenful's paint: gather the rest of the history between frames."""
+        if load is self._history_rest:
+            self.run_worker(
+                self._gather_history(load), group="history", description="the history's rest"
+            )
+
+    async def _gather_history(self, load: HistoryLoad) -> None:
+        while load is self._history_rest and load.session is self.session:
+            try:
+                more = load.step()
+            except JobwatchError as error:
+                self._history_load_failed(load, error)
+                return
+            if not more:
+                self._history_gathered(load)
+                return
+            await give_way.give_way()  # a key that came meanwhile is painted first
+
     def _finish_history_load(self) -> None:
-        """Read and show the rest of the history, if a first screenful waits for it: after that
-        screenful's paint, or before anything else changes the table (a poll's rows)."""
-        rest, self._history_rest = self._history_rest, None
-        if rest is not None and rest is self.session:
-            self._replace_rows(self._history_rows(rest))
+        """Gather and show the rest of the history at once if it is still being gathered: before
+        anything else changes the table (a poll's rows)."""
+        load = self._history_rest
+        if load is None:
+            return
+        if load.session is not self.session:
+            self._drop_history_load()
+            return
+        try:
+            load.finish()
+        except JobwatchError as error:
+            self._history_load_failed(load, error)
+            return
+        self._history_gathered(load)
+
+    def _history_gathered(self, load: HistoryLoad) -> None:
+        """Show every stored job `load` gathered, in place of the first screenful."""
+        self._history_rest = None
+        load.session.remembered()
+        if self.facts is not None:
+            self.facts.shown_running(load.running)
+        self.table.refill(load.fill, load.widths)
+        self._counts = load.counts
+        self._update_counts()
+        self._show_detail(self.table.cursor_key)
+
+    def _history_load_failed(self, load: HistoryLoad, error: JobwatchError) -> None:
+        self._drop_history_load()
+        self._history_unavailable(error)
+        self._replace_rows(load.session.remember([]))
+
+    def _drop_history_load(self) -> None:
+        """Stop gathering the history of a session left (or failed)."""
+        load, self._history_rest = self._history_rest, None
+        if load is not None:
+            load.close()
 
     # -- messages from the worker ----------------------------------------------------------
 

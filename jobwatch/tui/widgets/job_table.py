@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from jobwatch.tui.job_index import Change, JobIndex, SortEntry, View
+from jobwatch.tui.job_index import Change, JobIndex, Refill, SortEntry, View
 from jobwatch.tui.model import JobRow
 from jobwatch.tui.theming.status_style import status_styles
 from jobwatch.tui.widgets.job_lines import (
@@ -210,6 +210,14 @@ class JobTable(ScrollView, can_focus=True):
         self._id_widths.reset()
         self.upsert(rows)
         self.refresh()
+
+    def refill(self, fill: Refill, widths: IdWidths) -> None:
+        """Make the table hold exactly the rows of `fill`, whose IDs `widths` measured: a whole
+        table gathered a slice at a time (jobwatch.tui.history_load); the cursor stays on its
+        job if it is still there."""
+        self._index.refill(fill)
+        self._id_widths = widths
+        self._mark_dirty()
 
     def clear(self) -> None:
         """Remove every row."""
