@@ -55,7 +55,12 @@ from jobwatch.tui.alerts import Alerts
 from jobwatch.tui.idle_gc import START_HOLD_LIMIT, IdleCollector, end_start_hold
 from jobwatch.tui.poll_session import ClientFactory
 from jobwatch.tui.screens.main import MainScreen
-from jobwatch.tui.textual_private import break_strip_self_cycles, busy, write_to_terminal
+from jobwatch.tui.textual_private import (
+    break_strip_self_cycles,
+    busy,
+    noticing_keys,
+    write_to_terminal,
+)
 from jobwatch.tui.watch_settings import kinds_of, notify_settings
 
 __all__ = ["DEFAULT_THEME", "JobwatchApp", "run_dashboard", "shown_notice"]
@@ -278,6 +283,9 @@ class JobwatchApp(App[int]):
 
     async def action_quit(self) -> None:
         await self.end(0)
+
+    #: a key read from the terminal counts as pending from the driver's thread on
+    _post_message = noticing_keys(App._post_message, give_way.key_pressed)  # type: ignore[assignment]
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):

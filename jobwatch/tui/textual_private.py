@@ -21,14 +21,20 @@ tests/tui/test_textual_private.py fails if an upgrade removes or changes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from rich.style import Style
+from textual import events
 from textual.app import App
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["break_strip_self_cycles", "busy", "write_to_terminal"]
+__all__ = ["break_strip_self_cycles", "busy", "noticing_keys", "write_to_terminal"]
+
+#: MessagePump._post_message's signature
+PostMessage = Callable[[App, Message], Coroutine[Any, Any, bool]]
 
 _divide = Strip.divide
 _crop_extend = Strip.crop_extend
@@ -64,6 +70,27 @@ def write_to_terminal(app: App, data: str) -> bool:
         return False
     driver.write(data)
     return True
+
+
+def noticing_keys(post: PostMessage, noticed: Callable[[], object]) -> PostMessage:
+    """`App._post_message` (`post`) calling `noticed` first for a key, in the caller's thread.
+
+    A key read from the terminal is posted by the driver's input thread, which creates the
+    `_post_message` coroutine there (`Driver.send_message`) and has the event loop run it; the key
+    then waits for the app's queue, the app's handler and the focused widget's, each behind
+    whatever else is ready on the loop. Told in the input thread, background work that gives way
+    (jobwatch.give_way) stops at its next slice instead of once the key reached the app's handler.
+    At a 100k restart (120x40 pty, `down` from the first rows on, the history and the first answer
+    being gathered in slices): the median press of the first 15 s 129 ms without, 71 and 79 ms
+    with (one run, two runs).
+    """
+
+    def _post_message(self: App, message: Message) -> Coroutine[Any, Any, bool]:
+        if isinstance(message, events.Key):
+            noticed()
+        return post(self, message)
+
+    return _post_message
 
 
 def busy(app: App) -> bool:

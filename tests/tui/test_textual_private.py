@@ -134,3 +134,37 @@ async def test_a_key_counts_as_shown_once_its_job_is_in_the_detail_pane(
         await wait_for(pilot, lambda: not give_way.key_pending(), what="the key shown")
         detail_job, cursor_job, was_busy = seen[-1]
         assert cursor_job != first and detail_job == cursor_job and not was_busy
+
+
+# -- a key counts as pending from the driver's input thread on (noticing_keys) -----------------
+
+
+async def test_a_key_the_driver_sends_from_its_thread_is_pending_before_the_loop_sees_it(
+    sim, history, tmp_path
+) -> None:
+    """Driver.send_message, in the input thread, creates App._post_message's coroutine there: the
+    dashboard counts a key as pending then (before the loop runs anything), other messages not."""
+    import threading
+
+    from textual import events
+
+    assert "_post_message(message)" in inspect.getsource(Driver.send_message)
+    app = make_app(sim, history, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = table_of(app)
+        await wait_for(pilot, lambda: len(table) >= 3, what="rows")
+        first = table.cursor_key
+        driver = app._driver
+        assert driver is not None
+
+        def send_from_a_thread(message: events.Event) -> None:
+            give_way.key_shown()
+            sender = threading.Thread(target=driver.send_message, args=(message,))
+            sender.start()
+            sender.join()
+
+        send_from_a_thread(events.Resize.from_dimensions((120, 40), None))
+        assert not give_way.key_pending()
+        send_from_a_thread(events.Key("down", None))
+        assert give_way.key_pending()  # no await since: the loop has not run the coroutine
+        await wait_for(pilot, lambda: table.cursor_key != first, what="the key handled")
