@@ -380,7 +380,8 @@ def measure_in_pty(
             raise RuntimeError(
                 f"{session.screen_text()}\n{argv}: the detail pane never named the highlighted row"
             )
-        time.sleep(1.0)
+        # Presses start at once: a person presses as soon as the rows show, and a restart's first
+        # seconds (the rest of the history, the first answer) are part of what a key waits for.
         expects = {"detail": pty_probe.detail_shows_next_row(layout)}
         home = pty_probe.detail_shows_first_row(layout)
         latencies: list[float] = []
