@@ -80,6 +80,12 @@ from jobwatch.tui.support import SupportFacts
 #: in its thread (~130 ms with a WAL checkpoint); started before the repaint, its Python part
 #: competed with the repaint for the GIL.
 SHOWN_TIMEOUT = 1.0
+#: How long an answer waits for the screen to have read the history (`Session.history_read`)
+#: before it is handled without it. A restart's rest of the history, gathered in slices between
+#: frames (jobwatch.tui.history_load), was not done after 1 s at 100k jobs with keys pressed;
+#: handled without it, every job of the first answer was news (`_without_repeats` 0.70 s, the
+#: rows 1.29 s, the next tick 2-4 s later: a running job's change shown 6.7-8.4 s after it).
+HISTORY_TIMEOUT = 10.0
 #: events `_without_repeats` looks at between two yields to the event loop (~2 ms)
 REPEATS_SLICE = 5000
 #: The poll worker's description. Without one, Textual describes a worker by `repr(work)`: the
@@ -152,6 +158,9 @@ class Session:
     #: set while `initial` holds what the history knew (the worker times its rows by it): cleared
     #: while a restart's first screen is shown and the rest not read yet (`history_first_screen`)
     history_read: asyncio.Event = field(default_factory=_set_event)
+    #: set while an answer waits for `history_read`: what reads the history then stops giving
+    #: way to keys (jobwatch.tui.history_load), since the answer holds the screen's news back
+    history_wanted: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def open(
@@ -448,7 +457,8 @@ async def poll_workspace(
         async for events in ticks:
             if not session.history_read.is_set():
                 # a restart's first screen is painted before the rest of the history is read
-                await wait_set(session.history_read, SHOWN_TIMEOUT)
+                session.history_wanted.set()
+                await wait_set(session.history_read, HISTORY_TIMEOUT)
             events = await _without_repeats(events, session.initial)
             rows = await _rows_of(events, poller, session, shown)
             early = first_screen_of(rows, shown)

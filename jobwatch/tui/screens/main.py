@@ -15,6 +15,7 @@ MainScreen, each in its own module.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
 from textual import on
@@ -284,7 +285,10 @@ class MainScreen(Prompts, JobActions, JobAlerts, JobDetail):
             if not more:
                 self._history_gathered(load)
                 return
-            await give_way.give_way()  # a key that came meanwhile is painted first
+            if load.session.history_wanted.is_set():
+                await asyncio.sleep(0)  # an answer waits for it: no pause for keys (poll_session)
+            else:
+                await give_way.give_way()  # a key that came meanwhile is painted first
 
     def _finish_history_load(self) -> None:
         """Gather and show the rest of the history at once if it is still being gathered: before
