@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from jobwatch.models import Job, Status
@@ -435,6 +436,41 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
         ]
         assert f"{FIRST_SCREEN_AFTER}" in screen_of(app).summary.summary_text()
         assert table_of(app).stale
+
+
+async def test_the_rest_of_the_history_stops_giving_way_to_keys_once_an_answer_waits_for_it(
+    sim, history, tmp_path, monkeypatch
+) -> None:
+    """Gathered in slices, the rest of a restart's history gives way to keys between them, until
+    an answer waits for it (Session.history_wanted): then it goes on without pausing."""
+    from jobwatch import give_way
+    from jobwatch.tui.job_index import FIRST_SCREEN_AFTER
+
+    jobs = [Job(f"old-{i:05d}", Status(2, "COMPLETED"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
+    history.record(sim.workspace_id, jobs, time.time() - 600)
+    app = make_app(sim, history, tmp_path, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
+        session = screen.session
+        assert session is not None
+        key_shown = asyncio.Event()
+        waits: list[int] = []
+
+        async def a_key_pending() -> None:  # give_way while a key is not shown yet
+            waits.append(len(session.initial))
+            await key_shown.wait()
+
+        monkeypatch.setattr(give_way, "give_way", a_key_pending)
+        table_of(app).clear()
+        screen._load_from_history(session)
+        await wait_for(pilot, lambda: waits, what="the first slice")
+        await pilot.pause()
+        assert len(waits) == 1 and not session.history_read.is_set()  # held by the key
+        session.history_wanted.set()
+        key_shown.set()
+        await wait_for(pilot, session.history_read.is_set, what="the rest")
+        assert len(waits) == 1 and len(table_of(app)) == FIRST_SCREEN_AFTER
 
 
 async def test_a_poll_that_comes_before_the_rest_of_the_history_is_not_undone_by_it(

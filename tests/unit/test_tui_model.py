@@ -535,6 +535,7 @@ async def test_the_history_write_waits_until_the_rows_are_shown() -> None:
     await until(lambda: any(isinstance(m, JobsChanged) for m in posted))
     changed = next(m for m in posted if isinstance(m, JobsChanged))
     assert [r.workflow_id for r in changed.rows] == ["a", "b"] and changed.generation == 1
+    assert not session.history_wanted.is_set()  # the history was read: nothing asked of it
     await asyncio.sleep(0.3)
     assert store.writes == []  # the rows are not on screen yet
     assert session.shown is not None
@@ -555,10 +556,22 @@ async def test_the_first_rows_wait_until_the_history_is_read() -> None:
     task, posted = await run_worker(session, FakeClient([Job("a", FAILED, "r1")]), None)
     await asyncio.sleep(0.3)
     assert not any(isinstance(m, JobsChanged) for m in posted)
+    assert session.history_wanted.is_set()  # what reads the history stops giving way to keys
     session.remember([JobRecord("a", RUNNING, "r1", 100.0, 150.0)])
     await until(lambda: any(isinstance(m, JobsChanged) and m.rows for m in posted))
     (row,) = next(m for m in posted if isinstance(m, JobsChanged) and m.rows).rows
     assert row.first_seen == 100.0 and row.last_change > 150.0  # seen since, and ended since
+    await stop(task)
+
+
+async def test_the_first_rows_wait_for_the_history_no_longer_than_its_timeout(monkeypatch) -> None:
+    """A history never read (the screen gone): the answer is shown after HISTORY_TIMEOUT anyway."""
+    monkeypatch.setattr(poll_session, "HISTORY_TIMEOUT", 0.05)
+    session = Session.open(1, WORKSPACE, None, store=None)
+    session.history_read.clear()
+    task, posted = await run_worker(session, FakeClient([Job("a", FAILED, "r1")]), None)
+    await until(lambda: any(isinstance(m, JobsChanged) and m.rows for m in posted))
+    assert not session.history_read.is_set()
     await stop(task)
 
 
