@@ -438,6 +438,26 @@ async def test_a_large_history_paints_its_first_screenful_before_the_whole_table
         assert table_of(app).stale
 
 
+def app_restarted_on(sim, history, tmp_path, status: Status):
+    """An app (no polling) on a history of FIRST_SCREEN_AFTER jobs in `status`: a large restart."""
+    from jobwatch.tui.job_index import FIRST_SCREEN_AFTER
+
+    jobs = [Job(f"old-{i:05d}", status, "run-1") for i in range(FIRST_SCREEN_AFTER)]
+    history.record(sim.workspace_id, jobs, time.time() - 600)
+    return make_app(sim, history, tmp_path, poll=False)
+
+
+async def restarted(app, pilot):
+    """The screen and session of `app_restarted_on`'s app once every stored job is shown."""
+    from jobwatch.tui.job_index import FIRST_SCREEN_AFTER
+
+    screen = screen_of(app)
+    await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
+    session = screen.session
+    assert session is not None
+    return screen, session
+
+
 async def test_the_rest_of_the_history_stops_giving_way_to_keys_once_an_answer_waits_for_it(
     sim, history, tmp_path, monkeypatch
 ) -> None:
@@ -446,14 +466,9 @@ async def test_the_rest_of_the_history_stops_giving_way_to_keys_once_an_answer_w
     from jobwatch import give_way
     from jobwatch.tui.job_index import FIRST_SCREEN_AFTER
 
-    jobs = [Job(f"old-{i:05d}", Status(2, "COMPLETED"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
-    history.record(sim.workspace_id, jobs, time.time() - 600)
-    app = make_app(sim, history, tmp_path, poll=False)
+    app = app_restarted_on(sim, history, tmp_path, Status(2, "COMPLETED"))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = screen_of(app)
-        await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
-        session = screen.session
-        assert session is not None
+        screen, session = await restarted(app, pilot)
         key_shown = asyncio.Event()
         waits: list[int] = []
 
@@ -481,14 +496,9 @@ async def test_a_poll_that_comes_before_the_rest_of_the_history_is_not_undone_by
     from jobwatch.tui.messages import JobsChanged
     from jobwatch.tui.model import row_of
 
-    jobs = [Job(f"old-{i:05d}", Status(1, "RUNNING"), "run-1") for i in range(FIRST_SCREEN_AFTER)]
-    history.record(sim.workspace_id, jobs, time.time() - 600)
-    app = make_app(sim, history, tmp_path, poll=False)
+    app = app_restarted_on(sim, history, tmp_path, Status(1, "RUNNING"))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = screen_of(app)
-        await wait_for(pilot, lambda: len(table_of(app)) == FIRST_SCREEN_AFTER, what="rows")
-        session = screen.session
-        assert session is not None
+        screen, session = await restarted(app, pilot)
         # the same start again, with a poll's row handled before the paint that fills the rest
         table_of(app).clear()
         screen._load_from_history(session)
