@@ -162,6 +162,43 @@ def row_line(table: JobTable, key: str) -> int:
     return table.cursor_row - round(table.scroll_y) + 1 if table.cursor_key == key else -1
 
 
+async def test_a_layout_that_changes_no_size_of_the_table_leaves_its_scroll_bar_alone() -> None:
+    """A layout of the screen for something else (a toast, a count that grew a digit) repainted
+    the whole scroll bar, and with it every line between it and the header
+    (jobwatch.tui.textual_private.QuietlySizedScrollView); a size that changed still reaches it."""
+    app = TableApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(JobTable)
+        table.upsert([job(i) for i in range(50)])
+        await pilot.pause()
+        bar = table.vertical_scrollbar
+        assert table.show_vertical_scrollbar and bar.window_virtual_size == 51
+        repaints: list[tuple[object, ...]] = []
+        real = bar.refresh
+
+        def counting(*regions, **kwargs):
+            repaints.append(regions)
+            return real(*regions, **kwargs)
+
+        bar.refresh = counting  # type: ignore[method-assign]
+        screen = app.screen
+        layouts: list[object] = []
+        real_layout = screen._refresh_layout
+
+        def laying_out(*args, **kwargs):
+            layouts.append(args)
+            return real_layout(*args, **kwargs)
+
+        screen._refresh_layout = laying_out  # type: ignore[method-assign]
+        screen.refresh(layout=True)  # as a toast or a count's new digit does
+        await pilot.pause()
+        assert layouts
+        assert repaints == []
+        table.upsert([job(i) for i in range(50, 80)])
+        await pilot.pause()
+        assert bar.window_virtual_size == 81 and repaints
+
+
 async def test_rows_render_with_status_symbol_and_columns() -> None:
     app = TableApp()
     async with app.run_test(size=(100, 30)) as pilot:

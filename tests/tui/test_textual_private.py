@@ -11,6 +11,7 @@ from collections.abc import Callable
 from rich.segment import Segment
 from textual.app import App
 from textual.driver import Driver
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from jobwatch import give_way
@@ -24,6 +25,13 @@ def test_the_driver_is_where_the_helper_looks_for_it() -> None:
     assert callable(Driver.write) and "is_headless" in dir(Driver)
     # copy_to_clipboard, Textual's own OSC writer, goes through the same attribute
     assert "self._driver" in inspect.getsource(App.copy_to_clipboard)
+
+
+def test_a_scroll_view_still_takes_its_sizes_where_the_quiet_one_steps_in() -> None:
+    """QuietlySizedScrollView overrides ScrollView._size_updated (its behaviour: test_job_table)."""
+    parameters = list(inspect.signature(ScrollView._size_updated).parameters)
+    assert parameters == ["self", "size", "virtual_size", "container_size", "layout"]
+    assert "_scroll_update" in inspect.getsource(ScrollView._size_updated)
 
 
 def test_nothing_is_written_without_a_terminal() -> None:

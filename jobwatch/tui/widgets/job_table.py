@@ -21,11 +21,11 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from jobwatch.tui.job_index import Change, JobIndex, Refill, SortEntry, View
 from jobwatch.tui.model import JobRow
+from jobwatch.tui.textual_private import QuietlySizedScrollView
 from jobwatch.tui.theming.status_style import status_styles
 from jobwatch.tui.widgets.job_lines import (
     Frame,
@@ -41,7 +41,7 @@ from jobwatch.tui.widgets.scrollbar import move_quietly
 __all__ = ["JobRow", "JobTable"]
 
 
-class JobTable(ScrollView, can_focus=True):
+class JobTable(QuietlySizedScrollView, can_focus=True):
     """A sortable, filterable table of jobs that renders only its visible rows.
 
     About 475 lines with its CSS (35) and key map because it is a whole widget: its API for the
