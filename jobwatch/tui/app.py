@@ -551,13 +551,14 @@ def run_dashboard(
         warnings=[*warnings, *(head_start.warnings if head_start is not None else ())],
         head_start=head_start,
     )
-    if runner is None:
-        result = app.run()
-    else:
-        # what app.run() does, in the loop the head start runs in
-        result = runner.run(app.run_async())
-        if head_start is not None:
-            runner.run(head_start.aclose())  # not taken (e.g. the picker opened first)
+    with give_way.loop_favoured():
+        if runner is None:
+            result = app.run()
+        else:
+            # what app.run() does, in the loop the head start runs in
+            result = runner.run(app.run_async())
+            if head_start is not None:
+                runner.run(head_start.aclose())  # not taken (e.g. the picker opened first)
     _let_go_of_a_closed_terminal()
     if isinstance(result, int):
         return result

@@ -4,6 +4,7 @@ banner, honest elapsed times, the picker's keys, the theme remembered, warnings 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, OptionList, Static
 
+from jobwatch import give_way
 from jobwatch.errors import Unauthorized
 from jobwatch.models import Status
 from jobwatch.session import Flags, Session
@@ -348,6 +350,23 @@ def test_insecure_warning_goes_to_the_dashboard_not_stderr(monkeypatch, capsys, 
     assert code == 0 and seen["client"] is not None
     assert capsys.readouterr().err == ""
     assert any("http" in message for message in seen["warned"])
+
+
+def test_while_the_dashboard_runs_its_threads_hand_the_gil_back_sooner(
+    monkeypatch, tmp_path
+) -> None:
+    seen: list[float] = []
+
+    def fake_run(self: JobwatchApp) -> int:
+        seen.append(sys.getswitchinterval())
+        return 0
+
+    monkeypatch.setattr(JobwatchApp, "run", fake_run)
+    before = sys.getswitchinterval()
+    session = Session(Config(tmp_path / "config.toml"), Flags())
+    assert run_dashboard(session, workspace=None, job_ids=None, history=None) == 0
+    assert seen == [give_way.SWITCH_INTERVAL] and before != give_way.SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before
 
 
 async def test_app_warn_notifies_once(tmp_path) -> None:
