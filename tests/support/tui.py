@@ -76,6 +76,19 @@ def make_app(
     )
 
 
+def recorded_calls(obj: object, name: str) -> list[tuple[object, ...]]:
+    """The positional arguments of every call of `obj.name` from now on (each passed on to it)."""
+    calls: list[tuple[object, ...]] = []
+    real = getattr(obj, name)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    setattr(obj, name, recording)
+    return calls
+
+
 async def wait_for(
     pilot, predicate: Callable[[], bool], timeout: float = 6.0, what: str = ""
 ) -> None:

@@ -31,6 +31,7 @@ from jobwatch.tui.widgets.job_lines import (
     layout_for,
 )
 from jobwatch.tui.widgets.job_table import JobRow, JobTable
+from tests.support.tui import recorded_calls
 
 NOW = 1_700_000_000.0
 RUNNING = Status(1, "RUNNING")
@@ -173,23 +174,9 @@ async def test_a_layout_that_changes_no_size_of_the_table_leaves_its_scroll_bar_
         await pilot.pause()
         bar = table.vertical_scrollbar
         assert table.show_vertical_scrollbar and bar.window_virtual_size == 51
-        repaints: list[tuple[object, ...]] = []
-        real = bar.refresh
-
-        def counting(*regions, **kwargs):
-            repaints.append(regions)
-            return real(*regions, **kwargs)
-
-        bar.refresh = counting  # type: ignore[method-assign]
+        repaints = recorded_calls(bar, "refresh")
         screen = app.screen
-        layouts: list[object] = []
-        real_layout = screen._refresh_layout
-
-        def laying_out(*args, **kwargs):
-            layouts.append(args)
-            return real_layout(*args, **kwargs)
-
-        screen._refresh_layout = laying_out  # type: ignore[method-assign]
+        layouts = recorded_calls(screen, "_refresh_layout")
         screen.refresh(layout=True)  # as a toast or a count's new digit does
         await pilot.pause()
         assert layouts
@@ -273,14 +260,7 @@ async def test_tick_repaints_only_elapsed_cells_that_changed() -> None:
         table = app.query_one(JobTable)
         table.upsert([job(1, RUNNING, first=NOW - 75), job(2, COMPLETED)])
         await pilot.pause()
-        refreshed: list[tuple] = []
-        original = table.refresh
-
-        def spy(*regions, **kwargs):
-            refreshed.append(regions)
-            return original(*regions, **kwargs)
-
-        table.refresh = spy
+        refreshed = recorded_calls(table, "refresh")
         clock.now += 0.4  # still 1m15s
         table.tick()
         assert refreshed == []
